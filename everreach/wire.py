@@ -1,0 +1,109 @@
+"""The collector's wire format: one event, or `{"batch": [...]}` of events.
+
+msgspec decodes and type-checks in one pass; a type error names the JSON path of the fault
+(`$.batch[3].name`), which goes back to the client verbatim so it can fix the right field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from everreach.problems import ClientFault
+
+ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+EventName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+MAX_PROPERTY_DEPTH = 32
+
+
+class WireEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """One event as a client sends it; unknown top-level fields are ignored."""
+
+    name: EventName
+    props: dict[str, Any] = msgspec.field(default_factory=dict)
+    event_id: uuid.UUID | None = None
+    anonymous_id: ShortText | None = None
+    timestamp: datetime | None = None
+    sent_at: datetime | None = None
+    platform: ShortText | None = None
+    app_build: ShortText | None = None
+    device_model: ShortText | None = None
+
+
+class WireRequest(msgspec.Struct, frozen=True):
+    """The decoded request: its events and the batch-level `sent_at`, if any."""
+
+    events: list[WireEvent]
+    sent_at: datetime | None
+    is_batch: bool
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether nesting goes deeper than `limit` (iterative: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _convert(obj: Any, target: type, path: str) -> Any:
+    try:
+        return msgspec.convert(obj, target)
+    except msgspec.ValidationError as exc:
+        message = str(exc).replace("`$", f"`{path}", 1)
+        raise ClientFault(422, "invalid_event", message) from exc
+
+
+def decode_request(body: bytes, max_events: int) -> WireRequest:
+    """Decode a collector body or raise a `ClientFault` naming what is wrong."""
+    if not body.strip():
+        raise ClientFault(400, "empty_body", "the request body is empty")
+    try:
+        obj = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ClientFault(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ClientFault(
+            422, "too_deep", f"the body nests deeper than {MAX_PROPERTY_DEPTH} levels"
+        ) from exc
+    if not isinstance(obj, dict):
+        raise ClientFault(
+            422, "invalid_body", 'the body must be an event object or {"batch": [events]}'
+        )
+    if "batch" in obj:
+        raw_events = obj["batch"]
+        if not isinstance(raw_events, list):
+            raise ClientFault(422, "invalid_body", "`batch` must be an array of events")
+        if len(raw_events) > max_events:
+            raise ClientFault(
+                413,
+                "batch_too_large",
+                f"a batch holds at most {max_events} events; this one has {len(raw_events)}",
+            )
+        if not raw_events:
+            raise ClientFault(422, "empty_batch", "`batch` holds no events")
+        events = _convert(raw_events, list[WireEvent], "$.batch")
+        sent_at = _convert(obj.get("sent_at"), datetime | None, "$.sent_at")
+    else:
+        events = [_convert(obj, WireEvent, "$")]
+        sent_at = None
+    for index, event in enumerate(events):
+        if _depth_exceeds(event.props, MAX_PROPERTY_DEPTH):
+            raise ClientFault(
+                422,
+                "too_deep",
+                f"event {index}: props nest deeper than {MAX_PROPERTY_DEPTH} levels",
+            )
+    return WireRequest(events=events, sent_at=sent_at, is_batch="batch" in obj)
