@@ -228,19 +228,25 @@ class RedisRateLimiter:
         prefix: str = "everreach:rl:",
         *,
         socket_timeout_s: float = 2.0,
+        max_connections: int = 50,
     ) -> None:
         _validate_config(limit, window_s)
         self.limit = limit
         self.window_s = window_s
         self.prefix = prefix
         # The client connects lazily, so building the limiter at startup never blocks or fails;
-        # the timeouts keep a hung Redis from stalling ingest requests.
-        self._redis = redis_asyncio.Redis.from_url(
+        # the timeouts keep a hung Redis from stalling ingest requests. A *blocking* pool makes a
+        # burst of concurrent requests queue briefly for a connection instead of failing: the
+        # default pool raises "Too many connections" past its cap, which would turn load into 503s.
+        pool = redis_asyncio.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=socket_timeout_s,
             socket_timeout=socket_timeout_s,
             socket_connect_timeout=socket_timeout_s,
             retry=Retry(NoBackoff(), 0),
         )
+        self._redis = redis_asyncio.Redis.from_pool(pool)
         self._script = self._redis.register_script(_ACQUIRE_LUA)
 
     async def acquire(self, costs: Mapping[str, int]) -> RateDecision:
