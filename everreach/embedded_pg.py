@@ -61,8 +61,12 @@ def _forget_dead_handles(pgdata: Path) -> list[int]:
     return dropped
 
 
-def start_embedded(pgdata: Path) -> EmbeddedServer:
-    """Start (or attach to) the embedded server whose data lives in `pgdata`."""
+def start_embedded(pgdata: Path, *, keep_running: bool = False) -> EmbeddedServer:
+    """Start (or attach to) the embedded server whose data lives in `pgdata`.
+
+    With `keep_running` the server outlives this process (for `everreach db-url`); otherwise it
+    stops when the last live process holding it exits.
+    """
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); the wheel falls
         # back to the temp dir, which is fine for a lock file.
@@ -73,7 +77,7 @@ def start_embedded(pgdata: Path) -> EmbeddedServer:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with pgserver.PostgresServer._lock:
         _forget_dead_handles(pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
     return EmbeddedServer(pgdata=pgdata, uri=server.get_uri())
 
 

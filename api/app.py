@@ -1,0 +1,67 @@
+"""The Litestar application factory.
+
+`create_app` takes the settings and the libpq URL of an already-migrated database; starting the
+embedded server and migrating are the CLI's job, so the app can also run under any ASGI server
+against an external database. The tracking plan loads at start-up: a broken plan stops the app
+before it takes traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from psycopg_pool import AsyncConnectionPool
+
+from api.errors import EXCEPTION_HANDLERS
+from api.health import HealthController
+from api.ingest import IngestController
+from api.services import Services
+from everreach.ratelimit import build_rate_limiter
+from everreach.settings import Settings
+from everreach.taxonomy import load_plan
+from everreach.tokens import TokenCodec, signing_key
+
+
+def create_app(settings: Settings, database_url: str) -> Litestar:
+    """The API bound to `database_url` (libpq form)."""
+    plan = load_plan(settings.tracking_plan)
+    tokens = TokenCodec(signing_key(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = AsyncConnectionPool(
+            database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            timeout=5.0,
+            open=False,
+            kwargs={"connect_timeout": 3},
+        )
+        await pool.open(wait=False)
+        limiter = build_rate_limiter(
+            settings.redis_url, settings.rate_limit_events, settings.rate_limit_window_s
+        )
+        app.state.services = Services(
+            settings=settings, plan=plan, pool=pool, limiter=limiter, tokens=tokens
+        )
+        try:
+            yield
+        finally:
+            await limiter.aclose()
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[IngestController, HealthController],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="EverReach analytics API",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+    )

@@ -1,0 +1,57 @@
+"""Serving the app with uvicorn: in the foreground (`everreach serve`) or on a background thread
+(the demo and the tests, which need a real HTTP server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from litestar import Litestar
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _config(app: Litestar, host: str, port: int, access_log: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_config=None,  # keep our logging configuration
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def serve_forever(app: Litestar, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM, then drain and return."""
+    uvicorn.Server(_config(app, host, port, access_log=True)).run()
+
+
+@contextmanager
+def serve_in_thread(
+    app: Litestar, host: str = "127.0.0.1", port: int | None = None, startup_timeout_s: float = 30
+) -> Iterator[str]:
+    """Run the app on a background thread for the block; yields its base URL."""
+    server = uvicorn.Server(_config(app, host, port or free_port(host), access_log=False))
+    thread = threading.Thread(target=server.run, name="everreach-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API did not start; see the log above for the reason")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -1,0 +1,27 @@
+"""What the route handlers share for the life of the app: plan, pool, limiter, token codec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Request
+from psycopg_pool import AsyncConnectionPool
+
+from everreach.ratelimit import RateLimiter
+from everreach.settings import Settings
+from everreach.taxonomy import TrackingPlan
+from everreach.tokens import TokenCodec
+
+
+@dataclass
+class Services:
+    settings: Settings
+    plan: TrackingPlan
+    pool: AsyncConnectionPool
+    limiter: RateLimiter
+    tokens: TokenCodec
+
+
+def services(request: Request) -> Services:
+    """The app's services, from the request's app state."""
+    return request.app.state.services

@@ -1,0 +1,156 @@
+"""Writing a prepared request to Postgres: events, quarantine, prompts and responses together.
+
+Everything a request produces commits in one transaction, with one multi-row statement per table
+(arrays unnested server-side), so a request costs a handful of round trips whatever its size, and
+a failure stores nothing. Deduplication is the database's: `ON CONFLICT (event_id) DO NOTHING`
+with `RETURNING` tells new events from ones already stored, across requests and across time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+
+from everreach.ingest import EventResult, Outcome, PreparedEvent, quarantine_record
+from everreach.sql import query
+
+_json = msgspec.json.Encoder()
+
+PROMPT_EVENT = "prompt_submitted"
+RESPONSE_EVENT = "ai_response_generated"
+
+
+def _dumps(value: Any) -> str:
+    return _json.encode(value).decode()
+
+
+def _columns(rows: Iterable[dict[str, Any]], names: list[str]) -> dict[str, list[Any]]:
+    """Row dicts to the column lists that the unnest statements take."""
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for row in rows:
+        for name in names:
+            columns[name].append(row.get(name))
+    return columns
+
+
+def _last_by(events: list[PreparedEvent], key: str) -> list[PreparedEvent]:
+    """One event per `props[key]` (the last wins): one upsert statement may touch a row once."""
+    chosen: dict[str, PreparedEvent] = {}
+    for event in events:
+        chosen[str(event.properties[key])] = event
+    return list(chosen.values())
+
+
+def _prompt_row(event: PreparedEvent) -> dict[str, Any]:
+    props = event.properties
+    temperature = props.get("temperature")
+    return {
+        "prompt_id": uuid.UUID(str(props["prompt_id"])),
+        "user_id": event.user_id,
+        "session_id": props.get("session_id"),
+        "contact_id": props.get("contact_id"),
+        "text": props["text"],
+        "model": props.get("model"),
+        "temperature": float(temperature) if temperature is not None else None,
+        "tags": _dumps(props.get("tags") or []),
+        "created_at": event.occurred_at,
+    }
+
+
+def _response_row(event: PreparedEvent) -> dict[str, Any]:
+    props = event.properties
+    return {
+        "response_id": uuid.UUID(str(props["response_id"])),
+        "prompt_id": uuid.UUID(str(props["prompt_id"])),
+        "user_id": event.user_id,
+        "model": props.get("model"),
+        "text": props["text"],
+        "tokens_out": props.get("tokens_out"),
+        "finish_reason": props.get("finish_reason"),
+        "cost_usd": props.get("cost_usd"),
+        "latency_ms": props.get("latency_ms"),
+        "created_at": event.occurred_at,
+    }
+
+
+async def _upsert(
+    conn: AsyncConnection,
+    statement: str,
+    events: list[PreparedEvent],
+    key: str,
+    to_row: Callable[[PreparedEvent], dict[str, Any]],
+    names: list[str],
+) -> None:
+    if events:
+        rows = [to_row(event) for event in _last_by(events, key)]
+        await conn.execute(query(statement), _columns(rows, names))
+
+
+async def store_request(
+    conn: AsyncConnection, events: list[PreparedEvent], received_at: datetime
+) -> list[EventResult]:
+    """Store a request's events in one transaction and say what became of each."""
+    valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
+    invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
+    inserted: set[uuid.UUID] = set()
+    async with conn.transaction():
+        if valid:
+            params = {
+                "received_at": received_at,
+                "event_id": [e.event_id for e in valid],
+                "event_name": [e.name for e in valid],
+                "user_id": [e.user_id for e in valid],
+                "anonymous_id": [e.anonymous_id for e in valid],
+                "occurred_at": [e.occurred_at for e in valid],
+                "sent_at": [e.sent_at for e in valid],
+                "context": [_dumps(e.context) for e in valid],
+                "properties": [_dumps(e.properties) for e in valid],
+            }
+            cursor = await conn.execute(query("insert_app_events"), params)
+            inserted = {row[0] for row in await cursor.fetchall()}
+        new = [e for e in valid if e.event_id in inserted]
+        await _upsert(
+            conn,
+            "upsert_prompts",
+            [e for e in new if e.name == PROMPT_EVENT],
+            "prompt_id",
+            _prompt_row,
+            ["prompt_id", "user_id", "session_id", "contact_id", "text", "model",
+             "temperature", "tags", "created_at"],
+        )
+        await _upsert(
+            conn,
+            "upsert_responses",
+            [e for e in new if e.name == RESPONSE_EVENT],
+            "response_id",
+            _response_row,
+            ["response_id", "prompt_id", "user_id", "model", "text", "tokens_out",
+             "finish_reason", "cost_usd", "latency_ms", "created_at"],
+        )
+        if invalid:
+            await conn.execute(
+                query("insert_quarantined_events"),
+                {
+                    "received_at": received_at,
+                    "event_id": [e.event_id for e in invalid],
+                    "event_name": [e.name for e in invalid],
+                    "user_id": [e.user_id for e in invalid],
+                    "anonymous_id": [e.anonymous_id for e in invalid],
+                    "raw": [_dumps(quarantine_record(e)) for e in invalid],
+                    "reasons": [_dumps(e.violations) for e in invalid],
+                },
+            )
+    return [_result(event, inserted) for event in events]
+
+
+def _result(event: PreparedEvent, inserted: set[uuid.UUID]) -> EventResult:
+    if not event.is_valid:
+        return EventResult(event.event_id, Outcome.QUARANTINED, event.violations)
+    if event.event_id in inserted and not event.duplicate_in_request:
+        return EventResult(event.event_id, Outcome.ACCEPTED)
+    return EventResult(event.event_id, Outcome.DUPLICATE)

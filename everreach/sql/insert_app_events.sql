@@ -1,0 +1,13 @@
+-- Insert a request's valid events in one statement; an event_id already stored is skipped.
+-- RETURNING tells the caller which events are new (accepted) and which were duplicates.
+INSERT INTO app_events
+    (event_id, event_name, user_id, anonymous_id, occurred_at, received_at, sent_at,
+     context, properties)
+SELECT e.event_id, e.event_name, e.user_id, e.anonymous_id, e.occurred_at, %(received_at)s,
+       e.sent_at, e.context::jsonb, e.properties::jsonb
+FROM unnest(%(event_id)s::uuid[], %(event_name)s::text[], %(user_id)s::text[],
+            %(anonymous_id)s::text[], %(occurred_at)s::timestamptz[], %(sent_at)s::timestamptz[],
+            %(context)s::text[], %(properties)s::text[])
+     AS e(event_id, event_name, user_id, anonymous_id, occurred_at, sent_at, context, properties)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
