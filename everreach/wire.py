@@ -58,6 +58,21 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+def _without_nul(value: Any) -> Any:
+    """The value with NUL characters removed from every string and key.
+
+    Postgres text and jsonb cannot hold U+0000; left in, it would fail the whole transaction. The
+    caller has already bounded the depth, so this recursion is safe.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {k.replace("\x00", ""): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def _convert(obj: Any, target: type, path: str) -> Any:
     try:
         return msgspec.convert(obj, target)
@@ -78,6 +93,12 @@ def decode_request(body: bytes, max_events: int) -> WireRequest:
         raise ClientFault(
             422, "too_deep", f"the body nests deeper than {MAX_PROPERTY_DEPTH} levels"
         ) from exc
+    if _depth_exceeds(obj, MAX_PROPERTY_DEPTH + 3):  # + envelope, batch list, event object
+        raise ClientFault(
+            422, "too_deep", f"event properties nest deeper than {MAX_PROPERTY_DEPTH} levels"
+        )
+    if b"\\u0000" in body:
+        obj = _without_nul(obj)
     if not isinstance(obj, dict):
         raise ClientFault(
             422, "invalid_body", 'the body must be an event object or {"batch": [events]}'
@@ -99,11 +120,4 @@ def decode_request(body: bytes, max_events: int) -> WireRequest:
     else:
         events = [_convert(obj, WireEvent, "$")]
         sent_at = None
-    for index, event in enumerate(events):
-        if _depth_exceeds(event.props, MAX_PROPERTY_DEPTH):
-            raise ClientFault(
-                422,
-                "too_deep",
-                f"event {index}: props nest deeper than {MAX_PROPERTY_DEPTH} levels",
-            )
     return WireRequest(events=events, sent_at=sent_at, is_batch="batch" in obj)

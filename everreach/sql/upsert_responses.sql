@@ -5,8 +5,8 @@ INSERT INTO responses
 SELECT r.response_id, r.prompt_id, r.user_id, r.model, r.text, r.tokens_out, r.finish_reason,
        r.cost_usd, r.latency_ms, r.created_at
 FROM unnest(%(response_id)s::uuid[], %(prompt_id)s::uuid[], %(user_id)s::text[],
-            %(model)s::text[], %(text)s::text[], %(tokens_out)s::integer[],
-            %(finish_reason)s::text[], %(cost_usd)s::numeric[], %(latency_ms)s::integer[],
+            %(model)s::text[], %(text)s::text[], %(tokens_out)s::bigint[],
+            %(finish_reason)s::text[], %(cost_usd)s::numeric[], %(latency_ms)s::bigint[],
             %(created_at)s::timestamptz[])
      AS r(response_id, prompt_id, user_id, model, text, tokens_out, finish_reason, cost_usd,
           latency_ms, created_at)

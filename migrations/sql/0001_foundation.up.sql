@@ -59,10 +59,10 @@ CREATE TABLE responses (
     user_id       text,
     model         text,
     text          text        NOT NULL,
-    tokens_out    integer,
+    tokens_out    bigint,
     finish_reason text,
-    cost_usd      numeric(12, 6),
-    latency_ms    integer,
+    cost_usd      numeric,
+    latency_ms    bigint,
     created_at    timestamptz NOT NULL
 );
 CREATE INDEX responses_prompt_id_idx  ON responses (prompt_id);

@@ -1,0 +1,50 @@
+"""Small builders shared by tests: events in the collector's wire format, auth headers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from everreach.tokens import TokenCodec
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def event(name: str, props: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """A wire event with a fresh event_id and the current timestamp unless given."""
+    body: dict[str, Any] = {
+        "name": name,
+        "props": props or {},
+        "event_id": new_id(),
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
+    body.update(fields)
+    return body
+
+
+def bearer(tokens: TokenCodec, user_id: str, role: str = "user") -> dict[str, str]:
+    return {"authorization": f"Bearer {tokens.issue(user_id, role=role)}"}
+
+
+def prompt_props(**overrides: Any) -> dict[str, Any]:
+    props = {"prompt_id": new_id(), "text": "Draft a birthday note", "model": "gpt-4o-mini"}
+    props.update(overrides)
+    return props
+
+
+def response_props(prompt_id: str, **overrides: Any) -> dict[str, Any]:
+    props = {
+        "response_id": new_id(),
+        "prompt_id": prompt_id,
+        "model": "gpt-4o-mini",
+        "text": "Happy birthday!",
+        "tokens_out": 42,
+        "finish_reason": "stop",
+        "cost_usd": 0.0012,
+        "latency_ms": 850,
+    }
+    props.update(overrides)
+    return props
