@@ -14,6 +14,11 @@ from everreach.tokens import Claims, InvalidToken, TokenCodec
 _SCHEME = "bearer "
 
 
+def _challenge(reason: str) -> str:
+    """The RFC 6750 challenge for a refused token."""
+    return f'Bearer error="invalid_token", error_description="{reason}"'
+
+
 def optional_claims(request: Request, tokens: TokenCodec) -> Claims | None:
     """The verified claims of the request's bearer token, None without one, 401 if invalid."""
     header = request.headers.get("authorization")
@@ -33,5 +38,5 @@ def optional_claims(request: Request, tokens: TokenCodec) -> Claims | None:
             401,
             exc.reason,
             exc.detail,
-            headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc.reason}"'},
+            headers={"WWW-Authenticate": _challenge(exc.reason)},
         ) from exc

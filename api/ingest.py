@@ -70,9 +70,7 @@ class IngestController(Controller):
         claims = optional_claims(request, svc.tokens)
         content_type = request.headers.get("content-type", "application/json").lower()
         if "json" not in content_type:
-            raise ClientFault(
-                415, "unsupported_media_type", "send the events as application/json"
-            )
+            raise ClientFault(415, "unsupported_media_type", "send the events as application/json")
         raw = await read_capped(request.stream(), settings.max_body_bytes)
         body = inflate(raw, request.headers.get("content-encoding"), settings.max_body_bytes)
         wire = decode_request(body, settings.max_batch_events)

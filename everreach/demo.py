@@ -40,15 +40,21 @@ def table_counts(database_url: str) -> dict[str, int]:
         }
 
 
-def run_demo(settings: Settings, database: Database, users: int, days: int, seed: int) -> DemoResult:
+def run_demo(
+    settings: Settings, database: Database, users: int, days: int, seed: int
+) -> DemoResult:
     """Replay `users` synthetic users over `days` days through the live API."""
     applied = upgrade(database.url)
-    click.echo(f"database: {'embedded' if database.is_embedded else 'external'} Postgres; "
-               f"migrations applied now: {', '.join(applied) or 'none (up to date)'}")
+    click.echo(
+        f"database: {'embedded' if database.is_embedded else 'external'} Postgres; "
+        f"migrations applied now: {', '.join(applied) or 'none (up to date)'}"
+    )
     requests = generate_traffic(users=users, days=days, seed=seed)
     total_events = sum(len(r.events) for r in requests)
-    click.echo(f"generated {len(requests)} requests carrying {total_events} events "
-               f"({users} users, {days} days, seed {seed})")
+    click.echo(
+        f"generated {len(requests)} requests carrying {total_events} events "
+        f"({users} users, {days} days, seed {seed})"
+    )
     app = create_app(settings, database.url)
     tokens = TokenCodec(signing_key(settings))
     with serve_in_thread(app) as base_url:

@@ -120,8 +120,17 @@ async def store_request(
             [e for e in new if e.name == PROMPT_EVENT],
             "prompt_id",
             _prompt_row,
-            ["prompt_id", "user_id", "session_id", "contact_id", "text", "model",
-             "temperature", "tags", "created_at"],
+            [
+                "prompt_id",
+                "user_id",
+                "session_id",
+                "contact_id",
+                "text",
+                "model",
+                "temperature",
+                "tags",
+                "created_at",
+            ],
         )
         await _upsert(
             conn,
@@ -129,8 +138,18 @@ async def store_request(
             [e for e in new if e.name == RESPONSE_EVENT],
             "response_id",
             _response_row,
-            ["response_id", "prompt_id", "user_id", "model", "text", "tokens_out",
-             "finish_reason", "cost_usd", "latency_ms", "created_at"],
+            [
+                "response_id",
+                "prompt_id",
+                "user_id",
+                "model",
+                "text",
+                "tokens_out",
+                "finish_reason",
+                "cost_usd",
+                "latency_ms",
+                "created_at",
+            ],
         )
         if invalid:
             await conn.execute(

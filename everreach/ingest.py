@@ -173,4 +173,3 @@ def quarantine_record(event: PreparedEvent) -> dict[str, Any]:
         "context": event.context,
         "props": event.properties,
     }
-

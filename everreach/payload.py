@@ -17,9 +17,7 @@ _AUTO_HEADER = zlib.MAX_WBITS | 32
 
 
 def payload_too_large(limit: int) -> ClientFault:
-    return ClientFault(
-        413, "payload_too_large", f"the decoded request body exceeds {limit} bytes"
-    )
+    return ClientFault(413, "payload_too_large", f"the decoded request body exceeds {limit} bytes")
 
 
 async def read_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes:

@@ -333,6 +333,9 @@ _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
 }
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _compile(p: PropertySpec) -> _Check:
     """Turn a property spec into one closure ``value -> Violation | None`` (value is not None)."""
     name = p.name
@@ -366,6 +369,11 @@ def _compile(p: PropertySpec) -> _Check:
 
     if p.type in ("integer", "number"):
         is_integer = p.type == "integer"
+        # Integers must fit Postgres bigint: typed columns (tokens_out, latency_ms) store them,
+        # and a value that does not fit would fail the request's whole transaction.
+        if is_integer:
+            lo = _INT64_MIN if lo is None else max(lo, _INT64_MIN)
+            hi = _INT64_MAX if hi is None else min(hi, _INT64_MAX)
 
         def check_numeric(value: Any) -> Violation | None:
             kind = type(value)

@@ -43,7 +43,7 @@ def figure(output: str, label: str) -> int:
 
 def test_demo_replays_traffic_on_the_embedded_server_and_stops_it(tmp_path):
     home = tmp_path / "home"
-    first = run_cli(home, "demo", "--users", "8", "--days", "2", "--seed", "3")
+    first = run_cli(home, "demo", "--users", "40", "--days", "2", "--seed", "3")
     assert first.returncode == 0, first.stdout + first.stderr
     out = first.stdout
     assert "embedded Postgres" in out
@@ -57,7 +57,7 @@ def test_demo_replays_traffic_on_the_embedded_server_and_stops_it(tmp_path):
     assert running_postmaster_pid(home.resolve() / "pgdata") is None  # stopped cleanly
 
     # The same seed again: the very same events, all recognised as duplicates.
-    second = run_cli(home, "demo", "--users", "8", "--days", "2", "--seed", "3")
+    second = run_cli(home, "demo", "--users", "40", "--days", "2", "--seed", "3")
     assert second.returncode == 0, second.stdout + second.stderr
     assert figure(second.stdout, "events accepted") == 0
     assert figure(second.stdout, "app_events") == accepted

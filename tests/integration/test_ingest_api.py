@@ -69,7 +69,7 @@ def test_missing_event_id_is_generated(api, db):
 
 
 def test_event_needing_auth_without_identity_is_quarantined_not_dropped(api, db):
-    sent = event("message_sent", {"contact_id": "c1"})
+    sent = event("message_sent", {"contact_id": "c1", "channel": "sms"})
     result = post(api, sent).json()["results"][0]
     assert result["status"] == "quarantined"
     assert [r["code"] for r in result["reasons"]] == ["auth_required"]
@@ -182,11 +182,20 @@ def test_clock_skew_beyond_threshold_shifts_occurred_at(api, db):
     now = datetime.now(UTC)
     phone_clock = now - timedelta(hours=2)  # the phone's clock is two hours behind
     happened = phone_clock - timedelta(minutes=1)
-    skewed = event("signup_started", {"method": "email"}, anonymous_id=new_id(),
-                   timestamp=happened.isoformat(), sent_at=phone_clock.isoformat())
-    on_time = event("signup_started", {"method": "email"}, anonymous_id=new_id(),
-                    timestamp=(now - timedelta(minutes=1)).isoformat(),
-                    sent_at=(now - timedelta(seconds=2)).isoformat())
+    skewed = event(
+        "signup_started",
+        {"method": "email"},
+        anonymous_id=new_id(),
+        timestamp=happened.isoformat(),
+        sent_at=phone_clock.isoformat(),
+    )
+    on_time = event(
+        "signup_started",
+        {"method": "email"},
+        anonymous_id=new_id(),
+        timestamp=(now - timedelta(minutes=1)).isoformat(),
+        sent_at=(now - timedelta(seconds=2)).isoformat(),
+    )
     post(api, {"batch": [skewed, on_time]})
     corrected = stored(db, skewed["event_id"])[3]
     assert abs((corrected - (now - timedelta(minutes=1))).total_seconds()) < 30
@@ -197,8 +206,9 @@ def test_clock_skew_beyond_threshold_shifts_occurred_at(api, db):
 def test_batch_level_sent_at_applies_to_its_events(api, db):
     now = datetime.now(UTC)
     happened = now - timedelta(days=1, minutes=5)
-    sent = event("signup_started", {"method": "email"}, anonymous_id=new_id(),
-                 timestamp=happened.isoformat())
+    sent = event(
+        "signup_started", {"method": "email"}, anonymous_id=new_id(), timestamp=happened.isoformat()
+    )
     post(api, {"batch": [sent], "sent_at": (now - timedelta(days=1)).isoformat()})
     corrected = stored(db, sent["event_id"])[3]
     assert abs((corrected - (now - timedelta(minutes=5))).total_seconds()) < 30
@@ -206,8 +216,11 @@ def test_batch_level_sent_at_applies_to_its_events(api, db):
 
 def test_invalid_bearer_token_is_401_not_anonymous(api, db, tokens):
     sent = event("signup_started", {"method": "email"}, anonymous_id=new_id())
-    for header in ("Bearer not-a-jwt", "Bearer " + TokenCodec("another-key" * 4).issue("u1"),
-                   "Basic dXNlcjpwYXNz"):
+    for header in (
+        "Bearer not-a-jwt",
+        "Bearer " + TokenCodec("another-key" * 4).issue("u1"),
+        "Basic dXNlcjpwYXNz",
+    ):
         response = post(api, sent, {"authorization": header})
         assert response.status_code == 401
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -223,10 +236,16 @@ def test_sql_helper_functions_answer_from_events(api, db, tokens):
     t0 = datetime.now(UTC) - timedelta(hours=3)
     batch = [
         event("trial_started", {"plan": "pro"}, timestamp=t0.isoformat()),
-        event("aha_reached", {"trigger": "first_message"},
-              timestamp=(t0 + timedelta(minutes=5)).isoformat()),
-        event("purchase_succeeded", {"product_id": "pro_monthly"},
-              timestamp=(t0 + timedelta(hours=1)).isoformat()),
+        event(
+            "aha_reached",
+            {"trigger": "first_message"},
+            timestamp=(t0 + timedelta(minutes=5)).isoformat(),
+        ),
+        event(
+            "purchase_succeeded",
+            {"product_id": "pro_monthly"},
+            timestamp=(t0 + timedelta(hours=1)).isoformat(),
+        ),
     ]
     assert post(api, {"batch": batch}, bearer(tokens, user)).json()["accepted"] == 3
     other = new_id()

@@ -31,6 +31,5 @@ def test_metrics_count_ingested_events(api):
         return 0.0
 
     before = accepted_total()
-    api.post("/v1/ingest", json=event("signup_started", {"method": "email"},
-                                      anonymous_id=new_id()))
+    api.post("/v1/ingest", json=event("signup_started", {"method": "email"}, anonymous_id=new_id()))
     assert accepted_total() == before + 1
