@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from litestar import Request
+from litestar.connection import ASGIConnection
 from psycopg_pool import AsyncConnectionPool
 
 from everreach.ratelimit import RateLimiter
@@ -22,6 +23,6 @@ class Services:
     tokens: TokenCodec
 
 
-def services(request: Request) -> Services:
+def services(request: ASGIConnection[Any, Any, Any, Any]) -> Services:
     """The app's services, from the request's app state."""
     return request.app.state.services
