@@ -23,6 +23,7 @@ _json = msgspec.json.Encoder()
 
 PROMPT_EVENT = "prompt_submitted"
 RESPONSE_EVENT = "ai_response_generated"
+SIGNUP_EVENT = "signup_completed"
 
 
 def _dumps(value: Any) -> str:
@@ -76,6 +77,40 @@ def _response_row(event: PreparedEvent) -> dict[str, Any]:
         "latency_ms": props.get("latency_ms"),
         "created_at": event.occurred_at,
     }
+
+
+def identity_links(events: list[PreparedEvent]) -> dict[tuple[str, str], tuple[str, datetime]]:
+    """anonymous_id -> user_id pairs the events reveal, with how and when first seen.
+
+    An authenticated event carrying the device's anonymous_id links the two; so does
+    signup_completed, whose `user_id` property names the account a pre-auth device just created.
+    """
+    links: dict[tuple[str, str], tuple[str, datetime]] = {}
+    for event in events:
+        if not event.anonymous_id:
+            continue
+        if event.user_id:
+            links.setdefault((event.anonymous_id, event.user_id), ("event", event.occurred_at))
+        signed_up_as = event.properties.get("user_id") if event.name == SIGNUP_EVENT else None
+        if isinstance(signed_up_as, str) and signed_up_as:
+            links.setdefault((event.anonymous_id, signed_up_as), ("signup", event.occurred_at))
+    return links
+
+
+async def store_identity_links(
+    conn: AsyncConnection, links: dict[tuple[str, str], tuple[str, datetime]]
+) -> None:
+    """Insert links (ignoring ones already known); used by every collector endpoint."""
+    if links:
+        await conn.execute(
+            query("insert_identity_links"),
+            {
+                "anonymous_id": [anonymous_id for anonymous_id, _ in links],
+                "user_id": [user_id for _, user_id in links],
+                "source": [source for source, _ in links.values()],
+                "seen_at": [seen_at for _, seen_at in links.values()],
+            },
+        )
 
 
 async def _upsert(
@@ -151,6 +186,7 @@ async def store_request(
                 "created_at",
             ],
         )
+        await store_identity_links(conn, identity_links(new))
         if invalid:
             await conn.execute(
                 query("insert_quarantined_events"),

@@ -5,5 +5,6 @@ DROP TABLE IF EXISTS password_resets;
 DROP TABLE IF EXISTS users;
 DROP TABLE IF EXISTS responses;
 DROP TABLE IF EXISTS prompts;
+DROP TABLE IF EXISTS identity_links;
 DROP TABLE IF EXISTS quarantined_events;
 DROP TABLE IF EXISTS app_events;

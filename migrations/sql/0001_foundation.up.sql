@@ -37,6 +37,18 @@ COMMENT ON TABLE quarantined_events IS
 CREATE INDEX quarantined_events_received_at_idx ON quarantined_events (received_at);
 CREATE INDEX quarantined_events_event_name_idx  ON quarantined_events (event_name);
 
+-- Which anonymous (device) ids belong to which user: the Dagster models stitch a person's
+-- pre-auth events to the account they became. Filled by the collector (an authenticated event
+-- that carries an anonymous_id; signup_completed's user_id property) and by SDK identify calls.
+CREATE TABLE identity_links (
+    anonymous_id  text        NOT NULL,
+    user_id       text        NOT NULL,
+    source        text        NOT NULL,
+    first_seen_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (anonymous_id, user_id)
+);
+CREATE INDEX identity_links_user_id_idx ON identity_links (user_id);
+
 CREATE TABLE prompts (
     prompt_id   uuid PRIMARY KEY,
     user_id     text,

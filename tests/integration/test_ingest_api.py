@@ -257,3 +257,22 @@ def test_sql_helper_functions_answer_from_events(api, db, tokens):
         {"u": user, "o": other},
     ).fetchone()
     assert row == (3, 1, True, True, False, False)
+
+
+def test_identity_links_join_a_device_to_its_user(api, db, tokens):
+    anon, user = new_id(), new_id()
+    signup = event("signup_completed", {"method": "email", "user_id": user}, anonymous_id=anon)
+    assert post(api, signup).json()["accepted"] == 1
+    second_device = new_id()
+    later = event("message_sent", {"contact_id": "c", "channel": "sms"}, anonymous_id=second_device)
+    assert post(api, later, bearer(tokens, user)).json()["accepted"] == 1
+    links = db.execute(
+        "SELECT anonymous_id, source FROM identity_links WHERE user_id = %s ORDER BY source",
+        (user,),
+    ).fetchall()
+    assert links == [(second_device, "event"), (anon, "signup")]
+    post(api, later, bearer(tokens, user))  # a duplicate adds no link
+    assert (
+        db.execute("SELECT count(*) FROM identity_links WHERE user_id = %s", (user,)).fetchone()[0]
+        == 2
+    )
