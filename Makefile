@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-slow serve lint format clean-data
+.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
@@ -27,6 +27,12 @@ test: setup
 
 test-slow: setup
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
+bench: bench-ingest
+
+bench-ingest: setup
+	$(BIN)/python -m bench.ingest
 
 serve: setup
 	$(BIN)/everreach serve

@@ -1,0 +1,89 @@
+"""Where a benchmark runs: a fresh database on the external server when it answers, else on the
+embedded one; API processes started and stopped around a measurement; the machine described."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import psycopg
+
+from everreach.database import drop_database, ensure_database, with_database
+from everreach.embedded_pg import start_embedded
+from everreach.migrate import upgrade
+
+EXTERNAL_URL = os.environ.get(
+    "EVERREACH_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class BenchDatabase:
+    url: str
+    server: str  # "external 127.0.0.1:5432" or "embedded"
+
+
+def machine_description() -> str:
+    memory_gib = psutil.virtual_memory().total / 2**30
+    return (
+        f"{platform.system()} {platform.machine()}, {psutil.cpu_count()} cores, "
+        f"{memory_gib:.0f} GiB, Python {platform.python_version()}"
+    )
+
+
+@contextlib.contextmanager
+def bench_database(tmp_home: Path) -> Iterator[BenchDatabase]:
+    """A fresh migrated database, dropped afterwards."""
+    try:
+        psycopg.connect(EXTERNAL_URL, connect_timeout=2).close()
+        server_url, label, embedded = EXTERNAL_URL, "external Postgres at 127.0.0.1:5432", None
+    except psycopg.OperationalError:
+        embedded = start_embedded(tmp_home / "pgdata")
+        server_url, label = embedded.uri, "embedded Postgres"
+    name = f"everreach_bench_{uuid.uuid4().hex[:8]}"
+    ensure_database(server_url, name)
+    url = with_database(server_url, name)
+    upgrade(url)
+    try:
+        yield BenchDatabase(url=url, server=label)
+    finally:
+        drop_database(server_url, name)
+        if embedded is not None:
+            embedded.stop()
+
+
+@contextlib.contextmanager
+def api_process(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """Run an API process until the block ends; yields its base URL once it answers."""
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        env={**os.environ, **env},
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"API did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
