@@ -33,7 +33,7 @@ def build(database_url: str) -> Litestar:
     @post("/v1/ingest", status_code=200, request_max_body_size=None)
     async def ingest(request: Request[Any, Any, Any]) -> dict[str, int]:
         body = json.loads(await request.body())
-        events = body["batch"] if "batch" in body else [body]
+        events = body.get("batch", [body])
         async with pool.connection() as conn:
             for event in events:
                 await conn.execute(
