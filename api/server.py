@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from litestar import Litestar
 
@@ -55,3 +61,43 @@ def serve_in_thread(
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@contextmanager
+def api_subprocess(
+    args: list[str], env: dict[str, str], port: int, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `python <args>` (an API on `port`) until the block ends, once /healthz answers.
+
+    For benchmarks and reliability scenarios, which need the API in a process of its own (to load
+    it from outside, or to kill it).
+    """
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def wait_until_healthy(
+    base_url: str, process: subprocess.Popen[bytes], timeout_s: float = 60
+) -> None:
+    """Block until `base_url/healthz` answers 200; fail with the process's stderr if it died."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            stderr = process.stderr.read().decode()[-2000:] if process.stderr else ""
+            raise RuntimeError(f"the API at {base_url} did not start: {stderr}")
+        time.sleep(0.1)

@@ -6,15 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psutil
 import psycopg
 
@@ -61,29 +57,3 @@ def bench_database(tmp_home: Path) -> Iterator[BenchDatabase]:
         drop_database(server_url, name)
         if embedded is not None:
             embedded.stop()
-
-
-@contextlib.contextmanager
-def api_process(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    """Run an API process until the block ends; yields its base URL once it answers."""
-    process = subprocess.Popen(
-        [sys.executable, *args],
-        env={**os.environ, **env},
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"API did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)

@@ -25,8 +25,8 @@ from pathlib import Path
 import msgspec
 import psycopg
 
-from api.server import free_port
-from bench.environment import REPO, api_process, bench_database, machine_description
+from api.server import api_subprocess, free_port
+from bench.environment import REPO, bench_database, machine_description
 from everreach.synthetic import generate_traffic
 
 BATCH = 100
@@ -76,7 +76,8 @@ def measure_http(
     database_url: str,
 ) -> float:
     truncate(database_url)
-    with api_process(args, env, port) as base_url:
+    base_url = f"http://127.0.0.1:{port}"
+    with api_subprocess(args, env, port, cwd=REPO):
         print(f"  {label}: sending {events} events in batches of {BATCH}...", flush=True)
         result = run_load("throughput", base_url, str(bodies_file), str(concurrency))
     stored = count_rows(database_url)
@@ -174,8 +175,10 @@ def main() -> None:
 
         print(f"latency (single events at {options.rate:.0f} req/s for {options.seconds:.0f} s):")
         truncate(database.url)
-        with api_process(ours_args, ours_env, port) as base_url:
-            result = run_load("latency", base_url, str(options.rate), str(options.seconds))
+        with api_subprocess(ours_args, ours_env, port, cwd=REPO):
+            result = run_load(
+                "latency", f"http://127.0.0.1:{port}", str(options.rate), str(options.seconds)
+            )
         latencies_ms = [1000 * v for v in result["latencies"]]
         p50, p95, p99 = (percentile(latencies_ms, q) for q in (50, 95, 99))
 
