@@ -49,6 +49,32 @@ class Settings(BaseSettings):
     mi_webhook_url: str | None = Field(
         default=None, validation_alias=AliasChoices("EVERREACH_MI_WEBHOOK_URL", "MI_WEBHOOK_URL")
     )
+    posthog_host: str = Field(
+        default="https://us.i.posthog.com",
+        validation_alias=AliasChoices("EVERREACH_POSTHOG_HOST", "POSTHOG_HOST"),
+    )
+    mi_webhook_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("EVERREACH_MI_WEBHOOK_SECRET", "MI_WEBHOOK_SECRET"),
+    )
+
+    # Forwarding (everreach/forwarding): the outbox worker's pace and patience.
+    forwarder_in_process: bool = Field(
+        default=True, description="`everreach serve` runs a forwarder worker inside the API."
+    )
+    forward_batch_size: int = Field(default=100, ge=1, le=1000)
+    forward_timeout_s: float = Field(default=10.0, gt=0, description="Per HTTP request.")
+    forward_lease_s: float = Field(
+        default=60.0, gt=0, description="How long a claim lasts; longer than the timeout."
+    )
+    forward_backoff_min_s: float = Field(default=10.0, ge=0)
+    forward_backoff_max_s: float = Field(default=300.0, ge=0)
+    forward_retry_window_s: float = Field(default=4 * 3600.0, ge=0)
+    forward_poll_interval_s: float = Field(default=1.0, gt=0)
+    forward_housekeeping_interval_s: float = Field(default=15.0, gt=0)
+    forward_retention_s: float = Field(
+        default=7 * 86400.0, ge=0, description="Delivered rows are deleted after this."
+    )
 
     @cached_property
     def home_dir(self) -> Path:
