@@ -20,7 +20,7 @@ from typing import Any
 from everreach import pii
 from everreach.clock import as_utc, corrected_occurred_at
 from everreach.taxonomy import TrackingPlan, Violation
-from everreach.wire import WireEvent, WireRequest
+from everreach.wire import WireEvent
 
 AUTH_REQUIRED = "auth_required"
 
@@ -33,11 +33,22 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class RequestContext:
-    """Who sent the request and when it arrived."""
+    """Where the request came from and when it arrived."""
 
-    user_id: str | None
     client_ip: str
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class AttributedEvent:
+    """A wire event and the user the edge vouches it came from.
+
+    For /v1/ingest that is the bearer token's subject; for the SDK endpoints it is the identified
+    distinct_id / userId of the event itself (the project key authorises the sender, not a user).
+    """
+
+    event: WireEvent
+    user_id: str | None
 
 
 @dataclass
@@ -89,24 +100,31 @@ def _context(event: WireEvent) -> dict[str, Any]:
 
 
 def prepare_event(
-    event: WireEvent,
+    item: AttributedEvent,
     request: RequestContext,
     batch_sent_at: datetime | None,
-    plan: TrackingPlan,
+    plan: TrackingPlan | None,
     *,
     skew_threshold_s: float,
     max_text_chars: int,
 ) -> PreparedEvent:
-    """Apply the plan, the auth rule, skew correction and PII scrubbing to one event."""
-    violations = list(plan.validate(event.name, event.props))
-    if request.user_id is None and not event.anonymous_id and not plan.is_pre_auth(event.name):
-        violations.append(
-            Violation(
-                code=AUTH_REQUIRED,
-                property=None,
-                detail=f"{event.name!r} needs a logged-in user or an anonymous_id",
+    """Apply the plan, the auth rule, skew correction and PII scrubbing to one event.
+
+    `plan` None prepares an SDK system event (`$identify`, Segment `page`...): the tracking plan
+    does not govern those, so they get timing and scrubbing but no violations.
+    """
+    event = item.event
+    violations: list[Violation] = []
+    if plan is not None:
+        violations.extend(plan.validate(event.name, event.props))
+        if item.user_id is None and not event.anonymous_id and not plan.is_pre_auth(event.name):
+            violations.append(
+                Violation(
+                    code=AUTH_REQUIRED,
+                    property=None,
+                    detail=f"{event.name!r} needs a logged-in user or an anonymous_id",
+                )
             )
-        )
     sent_at = event.sent_at or batch_sent_at
     occurred_at = corrected_occurred_at(
         event.timestamp, sent_at, request.received_at, skew_threshold_s
@@ -116,7 +134,7 @@ def prepare_event(
     return PreparedEvent(
         event_id=event.event_id or uuid.uuid4(),
         name=event.name,
-        user_id=request.user_id,
+        user_id=item.user_id,
         anonymous_id=anonymous_id,
         occurred_at=occurred_at,
         sent_at=as_utc(sent_at) if sent_at else None,
@@ -127,10 +145,11 @@ def prepare_event(
     )
 
 
-def prepare_request(
-    wire: WireRequest,
+def prepare_events(
+    items: list[AttributedEvent],
     request: RequestContext,
-    plan: TrackingPlan,
+    batch_sent_at: datetime | None,
+    plan: TrackingPlan | None,
     *,
     skew_threshold_s: float,
     max_text_chars: int,
@@ -138,18 +157,18 @@ def prepare_request(
     """Prepare every event of a request, marking repeated event_ids within it."""
     prepared: list[PreparedEvent] = []
     seen: set[uuid.UUID] = set()
-    for event in wire.events:
-        item = prepare_event(
-            event,
+    for item in items:
+        event = prepare_event(
+            item,
             request,
-            wire.sent_at,
+            batch_sent_at,
             plan,
             skew_threshold_s=skew_threshold_s,
             max_text_chars=max_text_chars,
         )
-        item.duplicate_in_request = item.event_id in seen
-        seen.add(item.event_id)
-        prepared.append(item)
+        event.duplicate_in_request = event.event_id in seen
+        seen.add(event.event_id)
+        prepared.append(event)
     return prepared
 
 

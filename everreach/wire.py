@@ -73,7 +73,8 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _convert(obj: Any, target: type, path: str) -> Any:
+def convert(obj: Any, target: Any, path: str) -> Any:
+    """`obj` as `target`, or a 422 whose detail names the JSON path (`path`) of the fault."""
     try:
         return msgspec.convert(obj, target)
     except msgspec.ValidationError as exc:
@@ -81,8 +82,12 @@ def _convert(obj: Any, target: type, path: str) -> Any:
         raise ClientFault(422, "invalid_event", message) from exc
 
 
-def decode_request(body: bytes, max_events: int) -> WireRequest:
-    """Decode a collector body or raise a `ClientFault` naming what is wrong."""
+def parse_json(body: bytes) -> Any:
+    """The JSON value of a collector body, depth-bounded and free of NULs, or a `ClientFault`.
+
+    Shared by every collector format (ours and the SDK-compatible ones): the same body limits
+    hold whichever endpoint a client calls.
+    """
     if not body.strip():
         raise ClientFault(400, "empty_body", "the request body is empty")
     try:
@@ -99,6 +104,22 @@ def decode_request(body: bytes, max_events: int) -> WireRequest:
         )
     if b"\\u0000" in body:
         obj = _without_nul(obj)
+    return obj
+
+
+def check_batch_size(count: int, max_events: int) -> None:
+    """Refuse (413) a batch of more than `max_events` events."""
+    if count > max_events:
+        raise ClientFault(
+            413,
+            "batch_too_large",
+            f"a batch holds at most {max_events} events; this one has {count}",
+        )
+
+
+def decode_request(body: bytes, max_events: int) -> WireRequest:
+    """Decode a collector body or raise a `ClientFault` naming what is wrong."""
+    obj = parse_json(body)
     if not isinstance(obj, dict):
         raise ClientFault(
             422, "invalid_body", 'the body must be an event object or {"batch": [events]}'
@@ -107,17 +128,12 @@ def decode_request(body: bytes, max_events: int) -> WireRequest:
         raw_events = obj["batch"]
         if not isinstance(raw_events, list):
             raise ClientFault(422, "invalid_body", "`batch` must be an array of events")
-        if len(raw_events) > max_events:
-            raise ClientFault(
-                413,
-                "batch_too_large",
-                f"a batch holds at most {max_events} events; this one has {len(raw_events)}",
-            )
+        check_batch_size(len(raw_events), max_events)
         if not raw_events:
             raise ClientFault(422, "empty_batch", "`batch` holds no events")
-        events = _convert(raw_events, list[WireEvent], "$.batch")
-        sent_at = _convert(obj.get("sent_at"), datetime | None, "$.sent_at")
+        events = convert(raw_events, list[WireEvent], "$.batch")
+        sent_at = convert(obj.get("sent_at"), datetime | None, "$.sent_at")
     else:
-        events = [_convert(obj, WireEvent, "$")]
+        events = [convert(obj, WireEvent, "$")]
         sent_at = None
     return WireRequest(events=events, sent_at=sent_at, is_batch="batch" in obj)

@@ -1,0 +1,74 @@
+"""Writing a prepared submission: plan events, SDK system events and identity links, together.
+
+Plan events go through `event_store.store_request` (app_events, quarantine, prompts, responses,
+and whatever else it writes for them); system events go to `sdk_system_events`; identity links
+to `identity_links`. One outer transaction holds all three (store_request's own transaction
+becomes a savepoint inside it), so a request is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+from psycopg import AsyncConnection
+
+from everreach.event_store import store_identity_links, store_request
+from everreach.ingest import EventResult, Outcome, PreparedEvent
+from everreach.sql import query
+from everreach.submission import PreparedSubmission
+
+_json = msgspec.json.Encoder()
+
+
+def _dumps(value: object) -> str:
+    return _json.encode(value).decode()
+
+
+async def store_system_events(
+    conn: AsyncConnection, source: str, events: list[PreparedEvent], received_at: datetime
+) -> list[EventResult]:
+    """Insert system events (deduplicated by event_id) and say which were new."""
+    fresh = [e for e in events if not e.duplicate_in_request]
+    inserted: set[uuid.UUID] = set()
+    if fresh:
+        cursor = await conn.execute(
+            query("insert_sdk_system_events"),
+            {
+                "source": source,
+                "received_at": received_at,
+                "event_id": [e.event_id for e in fresh],
+                "event_name": [e.name for e in fresh],
+                "user_id": [e.user_id for e in fresh],
+                "anonymous_id": [e.anonymous_id for e in fresh],
+                "occurred_at": [e.occurred_at for e in fresh],
+                "sent_at": [e.sent_at for e in fresh],
+                "context": [_dumps(e.context) for e in fresh],
+                "properties": [_dumps(e.properties) for e in fresh],
+            },
+        )
+        inserted = {row[0] for row in await cursor.fetchall()}
+    return [
+        EventResult(
+            e.event_id,
+            Outcome.ACCEPTED
+            if e.event_id in inserted and not e.duplicate_in_request
+            else Outcome.DUPLICATE,
+        )
+        for e in events
+    ]
+
+
+async def store_submission(
+    conn: AsyncConnection, prepared: PreparedSubmission, received_at: datetime
+) -> list[EventResult]:
+    """Store everything a request carries in one transaction; one result per event."""
+    async with conn.transaction():
+        results = await store_request(conn, prepared.events, received_at)
+        if prepared.system_events:
+            results += await store_system_events(
+                conn, prepared.source, prepared.system_events, received_at
+            )
+        await store_identity_links(conn, prepared.identity_links)
+    return results
