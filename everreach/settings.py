@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     rate_limit_events: int = 600
     rate_limit_window_s: int = 60
     clock_skew_threshold_s: float = 300.0
+    # SDK-compatible endpoints (PostHog capture, Segment HTTP API): comma-separated keys they
+    # accept. Empty (the default) refuses every SDK request with 401 until keys are configured.
+    posthog_project_keys: str = Field(default="", description="PostHog project API keys (phc_...)")
+    segment_write_keys: str = Field(default="", description="Segment source write keys")
+    segment_max_event_bytes: int = 32 * 1024  # Segment's documented limits
+    segment_max_batch_bytes: int = 500 * 1024
 
     db_pool_min: int = 1
     db_pool_max: int = 10
