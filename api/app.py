@@ -17,6 +17,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from psycopg_pool import AsyncConnectionPool
 
 from api.errors import EXCEPTION_HANDLERS
+from api.forwarding import forwarder_lifespan
 from api.health import HealthController
 from api.ingest import IngestController
 from api.services import Services
@@ -56,7 +57,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
 
     return Litestar(
         route_handlers=[IngestController, HealthController],
-        lifespan=[lifespan],
+        lifespan=[lifespan, forwarder_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="EverReach analytics API",

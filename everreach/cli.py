@@ -12,6 +12,7 @@ import click
 
 from everreach.database import database_session, libpq_url, with_driver
 from everreach.embedded_pg import start_embedded
+from everreach.forwarding.destinations import DESTINATIONS
 from everreach.logs import configure_logging
 from everreach.migrate import upgrade
 from everreach.settings import Settings
@@ -88,3 +89,61 @@ def db_url(settings: Settings) -> None:
         ensure_database(server.uri, APP_DATABASE)
         url = with_database(server.uri, APP_DATABASE)
     click.echo(with_driver(url, "psycopg"))
+
+
+@main.command()
+@click.option("--metrics-port", type=int, default=None, help="Also serve Prometheus metrics.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.pass_obj
+def forwarder(settings: Settings, metrics_port: int | None, metrics_host: str) -> None:
+    """Deliver the outbox to PostHog and the webhook until SIGINT/SIGTERM."""
+    from everreach.forwarding.destinations import forward_destinations
+    from everreach.forwarding.worker import run_until_signalled
+
+    destinations = forward_destinations(settings)
+    if not destinations:
+        raise click.ClickException(
+            "no destination configured: set POSTHOG_API_KEY and/or MI_WEBHOOK_URL"
+        )
+    with database_session(settings) as database:
+        upgrade(database.url)
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, addr=metrics_host)
+        click.echo(f"forwarding to {', '.join(destinations)} (Ctrl-C to stop)", err=True)
+        run_until_signalled(settings, database.url)
+
+
+@main.group()
+def outbox() -> None:
+    """The forwarding outbox: delivery status and dead-letter redrive."""
+
+
+@outbox.command("status")
+@click.pass_obj
+def outbox_status(settings: Settings) -> None:
+    """Pending, in-flight, retrying, dead and delivered events per destination."""
+    from everreach.forwarding.admin import format_status, read_status
+
+    with database_session(settings) as database:
+        upgrade(database.url)
+        click.echo(format_status(read_status(database.url)))
+
+
+@outbox.command("redrive")
+@click.option(
+    "--destination",
+    type=click.Choice(DESTINATIONS),
+    default=None,
+    help="Only this destination's dead rows (default: all).",
+)
+@click.pass_obj
+def outbox_redrive(settings: Settings, destination: str | None) -> None:
+    """Put dead-lettered events back in the queue, due now, with a fresh retry window."""
+    from everreach.forwarding.admin import redrive_dead
+
+    with database_session(settings) as database:
+        upgrade(database.url)
+        count = redrive_dead(database.url, destination)
+    click.echo(f"requeued {count} dead event(s)")

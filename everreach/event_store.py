@@ -9,13 +9,14 @@ with `RETURNING` tells new events from ones already stored, across requests and 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 import msgspec
 from psycopg import AsyncConnection
 
+from everreach.forwarding.outbox import enqueue_deliveries
 from everreach.ingest import EventResult, Outcome, PreparedEvent, quarantine_record
 from everreach.sql import query
 
@@ -127,9 +128,16 @@ async def _upsert(
 
 
 async def store_request(
-    conn: AsyncConnection, events: list[PreparedEvent], received_at: datetime
+    conn: AsyncConnection,
+    events: list[PreparedEvent],
+    received_at: datetime,
+    forward_to: Collection[str] = (),
 ) -> list[EventResult]:
-    """Store a request's events in one transaction and say what became of each."""
+    """Store a request's events in one transaction and say what became of each.
+
+    `forward_to` names the destinations (PostHog, webhook) whose outbox rows for the new events
+    commit in the same transaction (see everreach.forwarding).
+    """
     valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
     invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
     inserted: set[uuid.UUID] = set()
@@ -149,6 +157,7 @@ async def store_request(
             cursor = await conn.execute(query("insert_app_events"), params)
             inserted = {row[0] for row in await cursor.fetchall()}
         new = [e for e in valid if e.event_id in inserted]
+        await enqueue_deliveries(conn, new, forward_to)
         await _upsert(
             conn,
             "upsert_prompts",

@@ -9,6 +9,7 @@ becomes a savepoint inside it), so a request is stored whole or not at all.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 import msgspec
@@ -61,11 +62,17 @@ async def store_system_events(
 
 
 async def store_submission(
-    conn: AsyncConnection, prepared: PreparedSubmission, received_at: datetime
+    conn: AsyncConnection,
+    prepared: PreparedSubmission,
+    received_at: datetime,
+    forward_to: Collection[str] = (),
 ) -> list[EventResult]:
-    """Store everything a request carries in one transaction; one result per event."""
+    """Store everything a request carries in one transaction; one result per event.
+
+    `forward_to`: destinations whose outbox rows for the accepted plan events commit with them.
+    """
     async with conn.transaction():
-        results = await store_request(conn, prepared.events, received_at)
+        results = await store_request(conn, prepared.events, received_at, forward_to)
         if prepared.system_events:
             results += await store_system_events(
                 conn, prepared.source, prepared.system_events, received_at

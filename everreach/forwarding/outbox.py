@@ -1,0 +1,134 @@
+"""The outbox table's operations: enqueue, claim, record outcomes, redrive, report, clean up.
+
+Each function is one statement from `everreach/sql/outbox_*.sql` on a connection the caller
+owns: `enqueue_deliveries` runs inside the collector's transaction; the worker's calls each run
+in a short transaction of their own, never across an HTTP request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+
+from everreach.forwarding.destinations import PAYLOADS
+from everreach.ingest import PreparedEvent
+from everreach.sql import query
+
+PURGE_SLICE = 5000
+
+_json = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: int
+    event_id: uuid.UUID
+    payload: dict[str, Any]
+    attempts: int  # including the attempt this claim is for
+    queued_for_s: float  # since the row entered the queue (its retry window started)
+
+
+@dataclass(frozen=True)
+class Claim:
+    lease_id: uuid.UUID
+    rows: list[ClaimedRow]
+
+
+@dataclass(frozen=True)
+class DestinationStatus:
+    destination: str
+    pending: int
+    in_flight: int
+    retrying: int
+    dead: int
+    delivered: int
+    oldest_pending_s: float | None
+
+
+async def enqueue_deliveries(
+    conn: AsyncConnection, events: Sequence[PreparedEvent], destinations: Collection[str]
+) -> None:
+    """Write a delivery row per destination for each newly accepted event.
+
+    Called by the collector inside its transaction, so the rows commit (or not) with the events.
+    """
+    if not events or not destinations:
+        return
+    params: dict[str, list[Any]] = {"destination": [], "event_id": [], "payload": []}
+    for destination in destinations:
+        build = PAYLOADS[destination]
+        for event in events:
+            params["destination"].append(destination)
+            params["event_id"].append(event.event_id)
+            params["payload"].append(_json.encode(build(event)).decode())
+    await conn.execute(query("outbox_enqueue"), params)
+
+
+async def claim(conn: AsyncConnection, destination: str, limit: int, lease_s: float) -> Claim:
+    """Take up to `limit` due rows of `destination` for `lease_s` seconds."""
+    lease_id = uuid.uuid4()
+    cursor = await conn.execute(
+        query("outbox_claim"),
+        {"destination": destination, "limit": limit, "lease_id": lease_id, "lease_s": lease_s},
+    )
+    rows = [ClaimedRow(*row) for row in await cursor.fetchall()]
+    rows.sort(key=lambda row: row.id)
+    return Claim(lease_id, rows)
+
+
+async def mark_delivered(conn: AsyncConnection, ids: list[int]) -> None:
+    await conn.execute(query("outbox_mark_delivered"), {"id": ids})
+
+
+async def reschedule(
+    conn: AsyncConnection, lease_id: uuid.UUID, delays_s: dict[int, float], error: str
+) -> None:
+    """Put claimed rows back in the queue, each due after its own delay."""
+    await conn.execute(
+        query("outbox_reschedule"),
+        {
+            "lease_id": lease_id,
+            "id": list(delays_s),
+            "delay_s": list(delays_s.values()),
+            "error": error,
+        },
+    )
+
+
+async def bury(conn: AsyncConnection, lease_id: uuid.UUID, ids: list[int], error: str) -> None:
+    """Move claimed rows to the dead letter with the error that put them there."""
+    await conn.execute(query("outbox_bury"), {"lease_id": lease_id, "id": ids, "error": error})
+
+
+async def redrive(conn: AsyncConnection, destination: str | None = None) -> int:
+    """Requeue dead rows (of one destination, or all); returns how many."""
+    cursor = await conn.execute(query("outbox_redrive"), {"destination": destination})
+    return cursor.rowcount
+
+
+async def status(conn: AsyncConnection) -> list[DestinationStatus]:
+    cursor = await conn.execute(query("outbox_status"))
+    return [DestinationStatus(*row) for row in await cursor.fetchall()]
+
+
+async def oldest_pending_s(conn: AsyncConnection) -> dict[str, float]:
+    cursor = await conn.execute(query("outbox_oldest_pending"))
+    return {destination: age for destination, age in await cursor.fetchall()}
+
+
+async def purge_delivered(
+    conn: AsyncConnection, older_than_s: float, limit: int = PURGE_SLICE
+) -> int:
+    """Delete up to `limit` delivered rows older than the retention; returns how many.
+
+    Bounded so that a large backlog is deleted in several short transactions, not one long one.
+    """
+    cursor = await conn.execute(
+        query("outbox_purge_delivered"), {"older_than_s": older_than_s, "limit": limit}
+    )
+    return cursor.rowcount
