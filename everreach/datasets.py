@@ -1,0 +1,287 @@
+"""Dataset partitions and exports under the datasets root (a local folder or `s3://bucket/prefix`).
+
+Layout (Hive-style, one folder per day):
+
+    <root>/<dataset>/dt=YYYY-MM-DD/part-00000.parquet
+                                  /part-00000.csv
+                                  /_manifest.json
+    <root>/exports/ml_export_<days>d_<epoch ms>.<csv|parquet|jsonl>
+
+Files are written to a local scratch folder first (bounded memory, see `everreach.tabular`),
+fingerprinted, then copied to the root through a pyarrow filesystem: the same code path serves the
+local disk and any S3 endpoint. The manifest holds no write time, so writing the same rows twice
+gives byte-identical files and an identical manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import psycopg
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from everreach.settings import Settings
+from everreach.sql_models import SqlModel, Window, qualified
+from everreach.tabular import EXTENSIONS, WrittenFile, arrow_schema, write_csv, write_json_lines
+from everreach.tabular import write_query as write_parquet_and_csv
+
+MANIFEST = "_manifest.json"
+PARQUET = "part-00000.parquet"
+CSV = "part-00000.csv"
+COPY_BLOCK_BYTES = 8 << 20
+
+Presigner = Callable[[str, str, int], str]
+"""(bucket, key, ttl seconds) -> URL."""
+
+
+@dataclass(frozen=True)
+class DatasetStore:
+    """Where datasets live: a pyarrow filesystem and a base path in it."""
+
+    uri: str
+    fs: pafs.FileSystem
+    base: str
+    presign: Presigner | None = None
+
+    @classmethod
+    def local(cls, folder: str | Path) -> DatasetStore:
+        path = Path(folder).expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(uri=str(path), fs=pafs.LocalFileSystem(), base=str(path))
+
+    @classmethod
+    def s3(
+        cls,
+        uri: str,
+        *,
+        endpoint_url: str | None,
+        region: str,
+        access_key: str | None,
+        secret_key: str | None,
+        presign: Presigner | None,
+    ) -> DatasetStore:
+        """`s3://bucket/prefix` on AWS or any S3-compatible endpoint."""
+        parsed = urlparse(uri)
+        options: dict[str, Any] = {"region": region}
+        if endpoint_url:
+            endpoint = urlparse(endpoint_url)
+            options["endpoint_override"] = endpoint.netloc or endpoint_url
+            options["scheme"] = endpoint.scheme or "https"
+        if access_key and secret_key:
+            options["access_key"] = access_key
+            options["secret_key"] = secret_key
+        base = f"{parsed.netloc}/{parsed.path.strip('/')}".rstrip("/")
+        return cls(uri=uri.rstrip("/"), fs=pafs.S3FileSystem(**options), base=base, presign=presign)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.uri.startswith("s3://")
+
+    def path(self, *parts: str) -> str:
+        """Path of a file inside the filesystem (`bucket/prefix/...` on S3)."""
+        return "/".join((self.base, *parts))
+
+    def uri_of(self, *parts: str) -> str:
+        """Where a human or another tool finds the file: `s3://...` or a local path."""
+        return "/".join((self.uri, *parts))
+
+    def url(self, *parts: str, ttl_s: int) -> str:
+        """A URL to download the file: presigned on S3, `file://` locally."""
+        if not self.is_s3:
+            return Path(self.path(*parts)).as_uri()
+        if self.presign is None:
+            raise RuntimeError("this S3 store has no presigner")
+        bucket, _, key = self.path(*parts).partition("/")
+        return self.presign(bucket, key, ttl_s)
+
+    def put(self, local: Path, *parts: str) -> None:
+        """Copy a local file to the store, creating folders as needed."""
+        target = self.path(*parts)
+        if not self.is_s3:
+            self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
+        with local.open("rb") as source, self.fs.open_output_stream(target) as sink:
+            while block := source.read(COPY_BLOCK_BYTES):
+                sink.write(block)
+
+    def read_bytes(self, *parts: str) -> bytes:
+        with self.fs.open_input_stream(self.path(*parts)) as stream:
+            return stream.readall()
+
+    def parquet_rows(self, *parts: str) -> int:
+        """Rows of a Parquet file, from its footer (the data is not read)."""
+        with self.fs.open_input_file(self.path(*parts)) as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Daily partitions
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    name: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a partition folder holds, enough to check and load it without reading the data."""
+
+    dataset: str
+    partition: str
+    rows: int
+    columns: list[dict[str, str]]
+    files: list[FileEntry]
+    source: str
+    source_window: dict[str, str]
+    code_version: str
+
+    def to_json(self) -> bytes:
+        return (json.dumps(asdict(self), indent=2, sort_keys=True) + "\n").encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Manifest:
+        data = json.loads(raw)
+        data["files"] = [FileEntry(**f) for f in data["files"]]
+        return cls(**data)
+
+
+def day_window(day: date) -> Window:
+    """The UTC day as a half-open window."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def partition_parts(dataset: str, day: date) -> tuple[str, str]:
+    return dataset, f"dt={day.isoformat()}"
+
+
+def code_version(model: SqlModel) -> str:
+    """The package version and the model's SQL fingerprint: what produced these rows."""
+    package = "everreach-analytics"
+    return f"{package} {version(package)}; {model.name}@{model.code_version}"
+
+
+def partition_query(model: SqlModel, window: Window) -> str:
+    """The materialized partition's rows, in a stable order (same rows, same bytes)."""
+    assert model.partition_column is not None
+    start, end = (f"'{bound.isoformat()}'::timestamptz" for bound in window)
+    column = model.partition_column
+    return (
+        f"SELECT * FROM {qualified(model.name)} "
+        f"WHERE {column} >= {start} AND {column} < {end} ORDER BY {column}, 1"
+    )
+
+
+def write_partition(
+    conn: psycopg.Connection, store: DatasetStore, model: SqlModel, day: date
+) -> Manifest:
+    """Write one day of a materialized partitioned model as Parquet + CSV + manifest."""
+    window = day_window(day)
+    query = partition_query(model, window)
+    parts = partition_parts(model.name, day)
+    with tempfile.TemporaryDirectory(prefix="everreach-partition-") as scratch:
+        folder = Path(scratch)
+        written = write_parquet_and_csv(conn, query, folder / PARQUET, folder / CSV)
+        schema = arrow_schema(conn, query)
+        manifest = Manifest(
+            dataset=model.name,
+            partition=day.isoformat(),
+            rows=written["parquet"].rows,
+            columns=[{"name": f.name, "type": str(f.type)} for f in schema],
+            files=[_entry(written["parquet"]), _entry(written["csv"])],
+            source=qualified(model.name),
+            source_window={"start": window[0].isoformat(), "end": window[1].isoformat()},
+            code_version=code_version(model),
+        )
+        (folder / MANIFEST).write_bytes(manifest.to_json())
+        for name in (PARQUET, CSV, MANIFEST):
+            store.put(folder / name, *parts, name)
+    return manifest
+
+
+def read_manifest(store: DatasetStore, dataset: str, day: date) -> Manifest:
+    return Manifest.from_json(store.read_bytes(*partition_parts(dataset, day), MANIFEST))
+
+
+def _entry(written: WrittenFile) -> FileEntry:
+    return FileEntry(written.path.name, written.rows, written.bytes, written.sha256)
+
+
+# --------------------------------------------------------------------------------------------------
+# One-file exports
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """An export written under `<root>/exports/`."""
+
+    file_name: str
+    rows: int
+    sha256: str
+    bytes: int
+
+
+def export_query(
+    conn: psycopg.Connection, store: DatasetStore, query: str, fmt: str, stem: str
+) -> ExportFile:
+    """Stream `query` into one file `<stem>.<ext>` under `<root>/exports/`."""
+    file_name = f"{stem}.{EXTENSIONS[fmt]}"
+    with tempfile.TemporaryDirectory(prefix="everreach-export-") as scratch:
+        local = Path(scratch) / file_name
+        if fmt == "parquet":
+            written = write_parquet_and_csv(conn, query, local)["parquet"]
+        elif fmt == "csv":
+            written = write_csv(conn, query, local)
+        else:
+            written = write_json_lines(conn, query, local)
+        store.put(local, "exports", file_name)
+    return ExportFile(file_name, written.rows, written.sha256, written.bytes)
+
+
+def presigner(client: Any) -> Presigner:
+    """Presigned GET URLs from a boto3 S3 client (dagster-aws's S3Resource hands one out)."""
+
+    def presign(bucket: str, key: str, ttl_s: int) -> str:
+        return client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl_s
+        )
+
+    return presign
+
+
+def store_from_settings(settings: Settings) -> DatasetStore:
+    """The configured datasets root, for callers outside Dagster (the export API)."""
+    uri = settings.datasets_uri
+    if not uri.startswith("s3://"):
+        return DatasetStore.local(uri)
+    import boto3
+
+    secret = settings.s3_secret_access_key
+    secret_key = secret.get_secret_value() if secret else None
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=secret_key,
+    )
+    return DatasetStore.s3(
+        uri,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key=settings.s3_access_key_id,
+        secret_key=secret_key,
+        presign=presigner(client),
+    )
