@@ -20,6 +20,8 @@ from api.errors import EXCEPTION_HANDLERS
 from api.forwarding import forwarder_lifespan
 from api.health import HealthController
 from api.ingest import IngestController
+from api.posthog_capture import PosthogCaptureController
+from api.segment import SegmentController
 from api.services import Services
 from everreach.ratelimit import build_rate_limiter
 from everreach.settings import Settings
@@ -38,7 +40,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             database_url,
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
-            timeout=5.0,
+            timeout=settings.db_pool_timeout_s,
             open=False,
             kwargs={"connect_timeout": 3},
         )
@@ -56,7 +58,12 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             await pool.close()
 
     return Litestar(
-        route_handlers=[IngestController, HealthController],
+        route_handlers=[
+            IngestController,
+            HealthController,
+            PosthogCaptureController,
+            SegmentController,
+        ],
         lifespan=[lifespan, forwarder_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(

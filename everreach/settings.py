@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,8 +47,42 @@ class Settings(BaseSettings):
 
     db_pool_min: int = 1
     db_pool_max: int = 10
+    db_pool_timeout_s: float = Field(
+        default=2.0,
+        description="Longest wait for a connection; past it the API sheds load with a 503.",
+    )
     log_format: str = Field(default="auto", description="json | console | auto (tty → console)")
     log_level: str = "INFO"
+
+    # Accounts and password reset. Reset links start with `app_url`, never with the request's Host.
+    app_url: str = Field(default="http://127.0.0.1:8000", description="Public base URL of the app.")
+    access_token_ttl_s: int = 900
+    credentials_cache_s: float = Field(
+        default=5.0, description="How long a process trusts its cached password_changed_at/role."
+    )
+    reset_token_ttl_s: int = 1800
+    reset_limit_per_email: int = 5
+    reset_limit_per_ip: int = 30
+    reset_limit_window_s: int = 900
+    mail_backend: Literal["auto", "file", "smtp", "resend"] = Field(
+        default="auto", description="auto: resend with an API key, else smtp with a host, else file"
+    )
+    from_email: str = Field(
+        default="EverReach <noreply@everreach.app>",
+        validation_alias=AliasChoices("EVERREACH_FROM_EMAIL", "FROM_EMAIL"),
+    )
+    resend_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("EVERREACH_RESEND_API_KEY", "RESEND_API_KEY")
+    )
+    resend_api_base_url: str = Field(
+        default="https://api.resend.com",
+        validation_alias=AliasChoices("EVERREACH_RESEND_API_BASE_URL", "RESEND_API_BASE_URL"),
+    )
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
 
     posthog_api_key: str | None = Field(
         default=None, validation_alias=AliasChoices("EVERREACH_POSTHOG_API_KEY", "POSTHOG_API_KEY")
@@ -82,6 +117,25 @@ class Settings(BaseSettings):
         default=7 * 86400.0, ge=0, description="Delivered rows are deleted after this."
     )
 
+    # Datasets (everreach/datasets.py, everreach_dagster/): where partitions and exports go.
+    datasets_root: str | None = Field(
+        default=None,
+        description="Local folder or s3://bucket/prefix; unset means <home>/datasets.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Any S3-compatible endpoint (MinIO, moto); unset means AWS."
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    export_url_ttl_s: int = Field(default=3600, ge=60, description="Presigned export URL life.")
+    partitions_start: str = Field(
+        default="2025-01-01", description="First day of the daily dataset partitions (UTC)."
+    )
+    retention_events_days: int = Field(default=90, ge=1)
+    retention_responses_days: int = Field(default=180, ge=1)
+    dagster_run_retention_days: int = Field(default=30, ge=1)
+
     @cached_property
     def home_dir(self) -> Path:
         """The absolute data folder, created on first use."""
@@ -92,6 +146,14 @@ class Settings(BaseSettings):
     @property
     def pgdata_dir(self) -> Path:
         return self.home_dir / "pgdata"
+
+    @property
+    def datasets_uri(self) -> str:
+        """The datasets root as configured: `s3://bucket/prefix` or an absolute local folder."""
+        if self.datasets_root and self.datasets_root.startswith("s3://"):
+            return self.datasets_root.rstrip("/")
+        root = Path(self.datasets_root) if self.datasets_root else self.home_dir / "datasets"
+        return str(root.expanduser().resolve())
 
     @property
     def secrets_dir(self) -> Path:
