@@ -1,0 +1,64 @@
+"""Segment's HTTP tracking API, so an app instrumented with a Segment SDK can point at us.
+
+`/v1/batch` and the single calls `/v1/track`, `/v1/identify`, `/v1/alias`, `/v1/page`,
+`/v1/screen`, `/v1/group` (see `everreach.sdk_formats.segment`); the events then go through the
+same pipeline as /v1/ingest. Errors are problem details that also carry Segment's `message`
+field, which Segment's SDKs log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+
+from api.collector import IngestResponse, collect, read_body, request_context, summarise
+from api.errors import problem_response
+from api.services import services
+from everreach.problems import ClientFault
+from everreach.sdk_formats.segment import MESSAGE_TYPES, decode_segment
+
+
+class SegmentResponse(IngestResponse, kw_only=True):
+    """Segment's `{"success": true}` body, with our per-event results beside it."""
+
+    success: bool = True
+
+
+def _segment_fault(request: Request[Any, Any, Any], exc: ClientFault) -> Response[Any]:
+    extra = {**exc.extra, "message": exc.detail}
+    return problem_response(exc.status, exc.code, exc.detail, headers=exc.headers, extra=extra)
+
+
+class SegmentController(Controller):
+    path = "/v1"
+    tags = ["collector: Segment"]
+    exception_handlers = {ClientFault: _segment_fault}
+
+    @post(
+        [f"/{call}" for call in ("batch", *MESSAGE_TYPES)],
+        request_max_body_size=None,  # capped after decoding (everreach.payload)
+        status_code=200,
+        summary="Segment HTTP tracking API",
+        description=(
+            "Segment's wire format: `{batch: [messages], sentAt}` on /v1/batch, one message on "
+            "the single calls. Write key as HTTP Basic user name or `writeKey` in the body; it "
+            "must be one of EVERREACH_SEGMENT_WRITE_KEYS. At most 32 KB per message and 500 KB "
+            "per request. track messages are plan events; the other calls are SDK system events."
+        ),
+    )
+    async def receive(self, request: Request[Any, Any, Any]) -> Response[SegmentResponse]:
+        svc = services(request)
+        settings = svc.settings
+        body = await read_body(request, settings.segment_max_batch_bytes)
+        context = request_context(request)
+        submission = decode_segment(
+            body,
+            request.url.path.rstrip("/").rsplit("/", 1)[-1],
+            authorization=request.headers.get("authorization"),
+            write_keys=settings.segment_write_keys,
+            max_events=settings.max_batch_events,
+            max_event_bytes=settings.segment_max_event_bytes,
+        )
+        results = await collect(svc, submission, context)
+        return Response(SegmentResponse(**summarise(results)))
