@@ -176,6 +176,9 @@ def _identity(
     """(user_id, anonymous_id) of an event, per the module docstring's rules."""
     if distinct_id is None:
         return None, None
+    alias = props.get("alias")
+    if name == "$create_alias" and isinstance(alias, str | int) and stringify_id(alias):
+        return stringify_id(alias), distinct_id  # distinct_id is the previous id, alias the new
     if props.get("$process_person_profile") is False or props.get("$is_identified") is False:
         return None, distinct_id
     anonymous = props.get("$anon_distinct_id") if name == "$identify" else None
@@ -185,19 +188,14 @@ def _identity(
 
 
 def _claim(
-    name: str,
-    distinct_id: str | None,
-    anonymous_id: str | None,
-    props: dict[str, Any],
-    event_id: uuid.UUID,
+    name: str, user_id: str | None, anonymous_id: str | None, event_id: uuid.UUID
 ) -> IdentityClaim | None:
     """The anonymous_id -> user_id link an `$identify` or `$create_alias` makes."""
-    if name == "$identify" and distinct_id and anonymous_id:
-        return IdentityClaim(anonymous_id, distinct_id, "posthog_identify", event_id)
-    alias = props.get("alias")
-    target = stringify_id(alias) if isinstance(alias, str | int) else None
-    if name == "$create_alias" and distinct_id and target:
-        return IdentityClaim(distinct_id, target, "posthog_alias", event_id)
+    if anonymous_id and user_id:
+        if name == "$identify":
+            return IdentityClaim(anonymous_id, user_id, "posthog_identify", event_id)
+        if name == "$create_alias":
+            return IdentityClaim(anonymous_id, user_id, "posthog_alias", event_id)
     return None
 
 
@@ -232,7 +230,7 @@ def translate_event(
         app_build=short_text(props.get("$app_build")),
         device_model=short_text(props.get("$device_model")),
     )
-    claim = _claim(raw.event, distinct_id, anonymous_id, props, event_id)
+    claim = _claim(raw.event, user_id, anonymous_id, event_id)
     return AttributedEvent(wire, user_id), claim
 
 
@@ -240,7 +238,7 @@ def decode_capture(
     capture: CaptureRequest, *, project_keys: str, max_events: int, max_bytes: int
 ) -> Submission:
     """A capture request as a `Submission`, or a `ClientFault` saying what is wrong with it."""
-    obj, _ = decode_json(capture, max_bytes)
+    obj = decode_json(capture, max_bytes)
     raw_events, path, envelope = _envelope(obj)
     check_batch_size(len(raw_events), max_events)
     if not raw_events:
