@@ -72,10 +72,12 @@ async def store_submission(
     `forward_to`: destinations whose outbox rows for the accepted plan events commit with them.
     """
     async with conn.transaction():
+        # Explicit identify/alias links first: for a pair also seen on a plan event, the call
+        # that made the link names it (source), rather than the event that merely carried it.
+        await store_identity_links(conn, prepared.identity_links)
         results = await store_request(conn, prepared.events, received_at, forward_to)
         if prepared.system_events:
             results += await store_system_events(
                 conn, prepared.source, prepared.system_events, received_at
             )
-        await store_identity_links(conn, prepared.identity_links)
     return results
