@@ -196,22 +196,19 @@ def decode_segment(
     obj = parse_json(body)
     if not isinstance(obj, dict):
         raise ClientFault(422, "invalid_body", "the body must be a JSON object")
-    if call == "batch":
-        raw_messages = obj.get("batch")
-        if not isinstance(raw_messages, list):
-            raise ClientFault(422, "invalid_body", "`batch` must be an array of messages")
-        check_batch_size(len(raw_messages), max_events)
-        if not raw_messages:
-            raise ClientFault(422, "empty_batch", "`batch` holds no messages")
-        path = "$.batch"
-    else:
-        raw_messages, path = [{**obj, "type": call}], ""
-    require_known_keys(
-        _write_keys(obj, raw_messages, authorization),
+    raw_messages = obj.get("batch") if call == "batch" else [{**obj, "type": call}]
+    require_known_keys(  # first: a stranger learns nothing about what a valid body looks like
+        _write_keys(obj, raw_messages if isinstance(raw_messages, list) else [], authorization),
         accepted_keys(write_keys),
         what="write_key",
         env=WRITE_KEYS_ENV,
     )
+    path = "$.batch" if call == "batch" else ""
+    if not isinstance(raw_messages, list):
+        raise ClientFault(422, "invalid_body", "`batch` must be an array of messages")
+    check_batch_size(len(raw_messages), max_events)
+    if not raw_messages:
+        raise ClientFault(422, "empty_batch", "`batch` holds no messages")
     _check_sizes(raw_messages, path, max_event_bytes)
     messages: list[SegmentMessage] = convert(raw_messages, list[SegmentMessage], path or "$")
     sent_at = convert(obj.get("sentAt"), datetime | None, "$.sentAt")
