@@ -13,6 +13,7 @@ Every duration is a parameter so tests can run the same policy in milliseconds.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -23,13 +24,19 @@ class RetryPolicy:
     window_s: float = 4 * 3600.0
     rng: random.Random = field(default_factory=random.Random, compare=False)
 
-    def delay_s(self, attempts: int, retry_after_s: float | None = None) -> float:
-        """Seconds to wait after the `attempts`-th failed try (attempts >= 1)."""
-        ceiling = min(self.max_delay_s, self.min_delay_s * 2.0 ** max(attempts, 1))
-        delay = max(self.min_delay_s, self.rng.uniform(ceiling / 2, ceiling))
-        if retry_after_s is not None:
-            delay = max(delay, retry_after_s)
-        return delay
+    def delays_s(self, attempts: Sequence[int], retry_after_s: float | None = None) -> list[float]:
+        """Seconds to wait after a failed try, for rows tried `attempts` times each (>= 1).
+
+        One random draw per call: the rows of a batch that failed together stay together (same
+        attempts, same delay) and are retried as one batch, while separate batches spread out.
+        """
+        spread = self.rng.random()
+        delays = []
+        for tries in attempts:
+            ceiling = min(self.max_delay_s, self.min_delay_s * 2.0 ** max(tries, 1))
+            delay = max(self.min_delay_s, ceiling * (0.5 + 0.5 * spread))
+            delays.append(delay if retry_after_s is None else max(delay, retry_after_s))
+        return delays
 
     def gives_up(self, queued_for_s: float, delay_s: float) -> bool:
         """True when a retry `delay_s` from now would fall outside the window."""

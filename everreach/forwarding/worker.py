@@ -128,7 +128,8 @@ class Forwarder:
         if attempt.verdict is Verdict.PERMANENT:
             dead, retry = ids, {}
         else:
-            delays = {r.id: self._policy.delay_s(r.attempts, attempt.retry_after_s) for r in rows}
+            waits = self._policy.delays_s([r.attempts for r in rows], attempt.retry_after_s)
+            delays = dict(zip(ids, waits, strict=True))
             expired = {r.id for r in rows if self._policy.gives_up(r.queued_for_s, delays[r.id])}
             dead = [row_id for row_id in ids if row_id in expired]
             retry = {row_id: delay for row_id, delay in delays.items() if row_id not in expired}
