@@ -29,9 +29,17 @@ import psycopg
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from everreach.pii import scrub_text
 from everreach.settings import Settings
 from everreach.sql_models import SqlModel, Window, qualified
-from everreach.tabular import EXTENSIONS, WrittenFile, arrow_schema, write_csv, write_json_lines
+from everreach.tabular import (
+    EXTENSIONS,
+    WrittenFile,
+    arrow_schema,
+    count_csv_rows,
+    write_csv,
+    write_json_lines,
+)
 from everreach.tabular import write_query as write_parquet_and_csv
 
 MANIFEST = "_manifest.json"
@@ -111,6 +119,14 @@ class DatasetStore:
         with local.open("rb") as source, self.fs.open_output_stream(target) as sink:
             while block := source.read(COPY_BLOCK_BYTES):
                 sink.write(block)
+
+    def put_bytes(self, data: bytes, *parts: str) -> None:
+        """Write a small file (a chart) to the store."""
+        target = self.path(*parts)
+        if not self.is_s3:
+            self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
+        with self.fs.open_output_stream(target) as sink:
+            sink.write(data)
 
     def read_bytes(self, *parts: str) -> bytes:
         with self.fs.open_input_stream(self.path(*parts)) as stream:
@@ -213,6 +229,52 @@ def write_partition(
 
 def read_manifest(store: DatasetStore, dataset: str, day: date) -> Manifest:
     return Manifest.from_json(store.read_bytes(*partition_parts(dataset, day), MANIFEST))
+
+
+@dataclass(frozen=True)
+class PartitionCounts:
+    """Rows of a written partition as each of its parts tells them."""
+
+    manifest: int
+    parquet: int
+    csv: int
+
+
+def count_partition(store: DatasetStore, dataset: str, day: date) -> PartitionCounts:
+    """Count the rows of a partition from its manifest, Parquet footer and parsed CSV."""
+    parts = partition_parts(dataset, day)
+    with store.fs.open_input_stream(store.path(*parts, CSV)) as stream:
+        csv_rows = count_csv_rows(stream)
+    return PartitionCounts(
+        manifest=read_manifest(store, dataset, day).rows,
+        parquet=store.parquet_rows(*parts, PARQUET),
+        csv=csv_rows,
+    )
+
+
+def pii_findings(
+    store: DatasetStore, dataset: str, day: date, columns: tuple[str, ...]
+) -> dict[str, int]:
+    """Values per text column of the partition's Parquet file that still hold a PII pattern.
+
+    Reads the file back in row-group batches (bounded memory) and asks `everreach.pii` whether
+    scrubbing would change each value: the collector scrubbed them, so any hit is a leak.
+    """
+    found = dict.fromkeys(columns, 0)
+    with store.fs.open_input_file(store.path(*partition_parts(dataset, day), PARQUET)) as handle:
+        for batch in pq.ParquetFile(handle).iter_batches(columns=list(columns)):
+            for column in columns:
+                for value in batch.column(column).to_pylist():
+                    if value and scrub_text(value) != value:
+                        found[column] += 1
+    return found
+
+
+def preview_rows(store: DatasetStore, dataset: str, day: date, rows: int) -> list[dict[str, Any]]:
+    """The first rows of a partition, for the UI."""
+    with store.fs.open_input_file(store.path(*partition_parts(dataset, day), PARQUET)) as handle:
+        batch = next(pq.ParquetFile(handle).iter_batches(batch_size=rows), None)
+    return batch.to_pylist() if batch is not None else []
 
 
 def _entry(written: WrittenFile) -> FileEntry:

@@ -227,10 +227,10 @@ def write_json_lines(conn: psycopg.Connection, query: str, path: Path) -> Writte
     return _fingerprint(path, rows)
 
 
-def count_csv_rows(path: Path) -> int:
+def count_csv_rows(source: Path | BinaryIO) -> int:
     """Data rows of a CSV file with a header, parsed (quoted newlines are not row breaks)."""
     schema_free = pa_csv.open_csv(
-        path,
+        source,
         read_options=pa_csv.ReadOptions(block_size=READ_BLOCK_BYTES),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(include_columns=[]),

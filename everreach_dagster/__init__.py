@@ -1,0 +1,1 @@
+"""The Dagster edge: SQL models, dataset partitions, label metrics, retention, schedules."""
