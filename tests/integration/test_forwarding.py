@@ -319,8 +319,13 @@ def test_rows_of_a_worker_killed_mid_batch_are_sent_again(
         config = destinations(posthog)
         with start_api(**config, forwarder_in_process=False) as api:
             ids = ingest(api, 6)
+        inherited = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("EVERREACH_", "POSTHOG_", "MI_WEBHOOK_"))
+        }
         env = {
-            **os.environ,
+            **inherited,
             "EVERREACH_DATABASE_URL": database_url,
             "EVERREACH_HOME": str(worker_settings().home),
             "EVERREACH_JWT_SECRET": TEST_JWT_SECRET,
