@@ -16,10 +16,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from psycopg_pool import AsyncConnectionPool
 
+from api.account_services import accounts_lifespan
+from api.accounts import AuthController, reset_password_page
+from api.admin import AdminController
 from api.errors import EXCEPTION_HANDLERS
 from api.forwarding import forwarder_lifespan
 from api.health import HealthController
 from api.ingest import IngestController
+from api.me import MeController
 from api.posthog_capture import PosthogCaptureController
 from api.segment import SegmentController
 from api.services import Services
@@ -32,7 +36,7 @@ from everreach.tokens import TokenCodec, signing_key
 def create_app(settings: Settings, database_url: str) -> Litestar:
     """The API bound to `database_url` (libpq form)."""
     plan = load_plan(settings.tracking_plan)
-    tokens = TokenCodec(signing_key(settings))
+    tokens = TokenCodec(signing_key(settings), settings.access_token_ttl_s)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -63,8 +67,12 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             HealthController,
             PosthogCaptureController,
             SegmentController,
+            AuthController,
+            reset_password_page,
+            MeController,
+            AdminController,
         ],
-        lifespan=[lifespan, forwarder_lifespan(settings)],
+        lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="EverReach analytics API",

@@ -41,6 +41,7 @@ from everreach.settings import Settings
 log = structlog.get_logger(__name__)
 
 SHUTDOWN_GRACE_S = 5.0
+LEASE_MARGIN_S = 1.0  # recording the outcome after the answer takes a moment too
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -65,6 +66,12 @@ class Forwarder:
         settings: Settings,
         policy: RetryPolicy | None = None,
     ) -> None:
+        if settings.forward_lease_s < settings.forward_timeout_s + LEASE_MARGIN_S:
+            raise ValueError(
+                f"EVERREACH_FORWARD_LEASE_S ({settings.forward_lease_s}) must exceed the send "
+                f"timeout ({settings.forward_timeout_s}) by {LEASE_MARGIN_S} s, or another "
+                "worker could claim a batch that is still in flight"
+            )
         self._pool = pool
         self._senders = senders
         self._settings = settings
@@ -180,10 +187,9 @@ async def forwarding_in_background(
     if not (settings.forwarder_in_process and senders):
         yield
         return
+    forwarder = Forwarder(pool, senders, settings)  # a bad configuration fails the start-up
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        Forwarder(pool, senders, settings).run(stop), name="everreach-forwarder"
-    )
+    task = asyncio.create_task(forwarder.run(stop), name="everreach-forwarder")
     try:
         yield
     finally:

@@ -331,8 +331,8 @@ def test_rows_of_a_worker_killed_mid_batch_are_sent_again(
             "EVERREACH_JWT_SECRET": TEST_JWT_SECRET,
             "POSTHOG_API_KEY": POSTHOG_KEY,
             "POSTHOG_HOST": posthog.url,
-            "EVERREACH_FORWARD_TIMEOUT_S": "20",
-            "EVERREACH_FORWARD_LEASE_S": "2",
+            "EVERREACH_FORWARD_TIMEOUT_S": "3",  # the kill comes well before this
+            "EVERREACH_FORWARD_LEASE_S": "4.5",
         }
         worker = subprocess.Popen(
             [str(Path(sys.executable).with_name("everreach")), "forwarder"],

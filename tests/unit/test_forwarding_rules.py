@@ -13,7 +13,10 @@ import pytest
 
 from everreach.forwarding.backoff import RetryPolicy
 from everreach.forwarding.delivery import Verdict, failed_to_send, judge, parse_retry_after
+from everreach.forwarding.destinations import configured_senders
 from everreach.forwarding.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender
+from everreach.forwarding.worker import Forwarder
+from everreach.settings import Settings
 
 DEFAULT = RetryPolicy(rng=random.Random(5))
 
@@ -101,3 +104,10 @@ def test_webhook_signature_follows_the_documented_recipe():
 def test_webhook_without_a_secret_is_sent_unsigned():
     request = WebhookSender("http://hooks.example/in", None).request([{"event_id": "e1"}])
     assert SIGNATURE_HEADER not in request.headers and TIMESTAMP_HEADER not in request.headers
+
+
+def test_a_lease_shorter_than_the_send_timeout_is_refused():
+    settings = Settings(forward_timeout_s=10.0, forward_lease_s=10.0, posthog_api_key="phc_x")
+    with pytest.raises(ValueError, match="must exceed the send timeout"):
+        # no pool needed: the check runs before any I/O
+        Forwarder(None, configured_senders(settings), settings)  # type: ignore[arg-type]
