@@ -12,14 +12,13 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth import optional_claims
-from api.services import services
 from everreach.problems import ClientFault
 from everreach.tokens import Claims
 
 
-def required_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Claims:
+async def required_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Claims:
     """The caller's verified claims; 401 without a token."""
-    claims = optional_claims(connection, services(connection).tokens)  # type: ignore[arg-type]
+    claims = await optional_claims(connection)
     if claims is None:
         raise ClientFault(
             401,
@@ -30,13 +29,17 @@ def required_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Claims:
     return claims
 
 
-def require_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def require_user(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """Any authenticated caller."""
-    required_claims(connection)
+    await required_claims(connection)
 
 
-def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def require_admin(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """Admins only: 401 without a valid token, 403 for a non-admin."""
-    claims = required_claims(connection)
+    claims = await required_claims(connection)
     if claims.role != "admin":
         raise ClientFault(403, "admin_required", "this endpoint is for administrators")

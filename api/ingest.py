@@ -34,7 +34,7 @@ class IngestController(Controller):
     async def ingest(self, request: Request[Any, Any, Any]) -> Response[IngestResponse]:
         svc = services(request)
         settings = svc.settings
-        claims = optional_claims(request, svc.tokens)
+        claims = await optional_claims(request)
         content_type = request.headers.get("content-type", "application/json").lower()
         if "json" not in content_type:
             raise ClientFault(415, "unsupported_media_type", "send the events as application/json")

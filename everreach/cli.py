@@ -6,6 +6,8 @@ server under EVERREACH_HOME) and lets go of an embedded server it started when i
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 
 import click
@@ -17,6 +19,8 @@ from everreach.logs import configure_logging
 from everreach.migrate import upgrade
 from everreach.settings import Settings
 from everreach.taxonomy import PlanError
+
+ADMIN_PASSWORD_ENV = "EVERREACH_ADMIN_PASSWORD"
 
 
 @click.group()
@@ -70,6 +74,33 @@ def demo(settings: Settings, users: int, days: int, seed: int) -> None:
     print_summary(result)
     if result.stats.failed_requests:
         sys.exit(1)
+
+
+@main.command("create-admin")
+@click.argument("email")
+@click.pass_obj
+def create_admin(settings: Settings, email: str) -> None:
+    """Make EMAIL an admin: a new account, or an existing one promoted (its password replaced).
+
+    The password is never an argument (it would land in shell history and `ps`): it is read from
+    EVERREACH_ADMIN_PASSWORD when set (scripts; fill it from a secret store), else from a hidden
+    prompt asked twice.
+    """
+    from everreach.accounts import create_admin_account
+    from everreach.problems import ClientFault
+
+    password = os.environ.get(ADMIN_PASSWORD_ENV) or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    with database_session(settings) as database:
+        upgrade(database.url)
+        try:
+            account, created = asyncio.run(
+                create_admin_account(settings, database.url, email, password)
+            )
+        except ClientFault as exc:
+            raise click.ClickException(exc.detail) from exc
+    click.echo(f"{'created' if created else 'promoted'} admin {account.email} ({account.user_id})")
 
 
 @main.command("db-url")

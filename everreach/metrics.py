@@ -19,3 +19,8 @@ INGEST_SECONDS = Histogram(
     "Time to handle a collector request that reached the database.",
     buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+MAIL_SENT = Counter(
+    "everreach_mail_total",
+    "Emails handed to the mail backend, by kind (password_reset, ...) and outcome.",
+    ["kind", "outcome"],
+)

@@ -7,6 +7,7 @@ algorithm-confusion tokens fail) and requires every claim we rely on, so that a 
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -36,8 +37,8 @@ class Claims:
 
     sub: str
     role: str
-    iat: int
-    exp: int
+    iat: float
+    exp: float
 
 
 def signing_key(settings: Settings) -> str:
@@ -65,11 +66,17 @@ class TokenCodec:
 
     def __init__(self, key: str, ttl_s: int = DEFAULT_TTL_S) -> None:
         self._key = key
-        self._ttl_s = ttl_s
+        self.ttl_s = ttl_s
 
     def issue(self, sub: str, role: str = "user", now: float | None = None) -> str:
-        issued = int(now if now is not None else time.time())
-        payload = {"sub": sub, "role": role, "iat": issued, "exp": issued + self._ttl_s}
+        """A signed token; `iat` keeps milliseconds (RFC 7519 allows non-integer NumericDates).
+
+        Whole seconds would make a password reset ambiguous: a token issued in the same second
+        as the reset could not be told apart from one issued just after it (see `api.auth`).
+        Floored, so a token never looks newer than it is.
+        """
+        issued = math.floor((now if now is not None else time.time()) * 1000) / 1000
+        payload = {"sub": sub, "role": role, "iat": issued, "exp": round(issued + self.ttl_s, 3)}
         return jwt.encode(payload, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Claims:
@@ -91,4 +98,6 @@ class TokenCodec:
         if not isinstance(sub, str) or not sub:
             raise InvalidToken("token_claim_missing", "the token has no subject")
         role = payload.get("role", "user")
-        return Claims(sub=sub, role=str(role), iat=int(payload["iat"]), exp=int(payload["exp"]))
+        return Claims(
+            sub=sub, role=str(role), iat=float(payload["iat"]), exp=float(payload["exp"])
+        )

@@ -90,7 +90,8 @@ def start_api(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ap
 
     @contextmanager
     def factory(**overrides: Any) -> Iterator[httpx.Client]:
-        settings = make_settings(tmp_path_factory.mktemp("home"), database_url, **overrides)
+        home = overrides.pop("home", None) or tmp_path_factory.mktemp("home")
+        settings = make_settings(home, database_url, **overrides)
         with (
             serve_in_thread(create_app(settings, database_url)) as base_url,
             httpx.Client(base_url=base_url, timeout=30) as client,

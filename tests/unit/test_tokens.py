@@ -25,7 +25,7 @@ def test_issued_token_verifies_with_claims():
     codec = TokenCodec(KEY)
     claims = codec.verify(codec.issue("user-1", role="admin", now=time.time()))
     assert (claims.sub, claims.role) == ("user-1", "admin")
-    assert claims.exp - claims.iat == 3600
+    assert claims.exp - claims.iat == pytest.approx(3600)
 
 
 def test_alg_none_wrong_key_expired_missing_sub_and_tampered_are_refused():

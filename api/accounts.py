@@ -1,0 +1,143 @@
+"""Accounts over HTTP: sign-up, log-in, password reset, and the page the reset email links to.
+
+Bodies are small msgspec Structs; the auth routes cap the body at 16 KB. The reset request
+always answers 202 with the same body (known or unknown address, rate-limited or not): see
+`everreach.password_reset` for why the work behind it is the same either way.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+from typing import Annotated, Any
+
+import msgspec
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody, QueryParameter
+
+from api.account_services import account_services
+from everreach.accounts import Account
+from everreach.password_reset import parse_token
+from everreach.passwords import MAX_LENGTH, MIN_LENGTH
+from everreach.problems import ClientFault
+
+MAX_AUTH_BODY = 16_384
+Email = Annotated[str, msgspec.Meta(max_length=320)]
+
+
+class Credentials(msgspec.Struct):
+    email: Email
+    password: str
+
+
+class ResetRequest(msgspec.Struct):
+    email: Email
+
+
+class PerformReset(msgspec.Struct):
+    token: Annotated[str, msgspec.Meta(max_length=256)]
+    password: str
+
+
+class TokenView(msgspec.Struct):
+    access_token: str
+    expires_in: int
+    user_id: str
+    role: str
+    token_type: str = "bearer"
+
+
+class Acknowledgement(msgspec.Struct):
+    status: str
+    detail: str
+
+
+RESET_REQUESTED = Acknowledgement(
+    status="accepted",
+    detail="If an account uses this address, a reset link is on its way.",
+)
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["accounts"]
+    request_max_body_size = MAX_AUTH_BODY
+
+    @post("/signup", status_code=201, summary="Create an account (role user)")
+    async def signup(self, request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Account:
+        return await account_services(request).accounts.signup(data.email, data.password)
+
+    @post("/login", status_code=200, summary="Exchange email and password for a bearer token")
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[Credentials]
+    ) -> Response[TokenView]:
+        grant = await account_services(request).accounts.login(data.email, data.password)
+        view = TokenView(
+            grant.access_token, grant.expires_in, grant.account.user_id, grant.account.role
+        )
+        return Response(view, headers=_NO_STORE)
+
+    @post(
+        "/request-reset",
+        status_code=202,
+        summary="Email a password-reset link",
+        description="Always 202 with the same body, whether or not the address has an account.",
+    )
+    async def request_reset(
+        self, request: Request[Any, Any, Any], data: JSONBody[ResetRequest]
+    ) -> Acknowledgement:
+        await account_services(request).resets.request(data.email, _client_ip(request))
+        return RESET_REQUESTED
+
+    @post("/perform-reset", status_code=200, summary="Set a new password with a reset token")
+    async def perform_reset(
+        self, request: Request[Any, Any, Any], data: JSONBody[PerformReset]
+    ) -> Acknowledgement:
+        await account_services(request).resets.perform(data.token, data.password)
+        return Acknowledgement(status="password_changed", detail="log in with the new password")
+
+
+@cache
+def _pages() -> Environment:
+    return Environment(
+        loader=PackageLoader("api", "templates"), autoescape=select_autoescape(["html"])
+    )
+
+
+@get("/reset-password", include_in_schema=False, sync_to_thread=False)
+def reset_password_page(
+    token: Annotated[str | None, QueryParameter(required=False)] = None,
+) -> Response[str]:
+    """The page the reset email links to: a form that posts the new password with the token.
+
+    The token is in the URL, so the page sends no Referer, is not cached, cannot be framed, and
+    runs only its own nonce-tagged script.
+    """
+    try:
+        valid = parse_token(token or "")
+    except ClientFault:
+        valid = None
+    nonce = secrets.token_urlsafe(16)
+    html = (
+        _pages()
+        .get_template("reset_password.html")
+        .render(token=valid, nonce=nonce, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+    )
+    headers = {
+        **_NO_STORE,
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        ),
+    }
+    return Response(
+        html, status_code=200 if valid else 400, media_type="text/html", headers=headers
+    )

@@ -1,0 +1,37 @@
+"""Administration of accounts (admins only, through `api.guards.require_admin`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, Request, put
+from litestar.params import FromPath, JSONBody
+
+from api.account_services import account_services
+from api.guards import require_admin
+from everreach.accounts import Account
+
+
+class RoleChange(msgspec.Struct):
+    role: Literal["user", "admin"]
+
+
+class AdminController(Controller):
+    path = "/v1/admin"
+    tags = ["admin"]
+    guards = [require_admin]
+
+    @put(
+        "/users/{user_id:uuid}/role",
+        summary="Set an account's role",
+        description="The account's earlier tokens stop working: it logs in again for the new role.",
+    )
+    async def set_role(
+        self,
+        request: Request[Any, Any, Any],
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[RoleChange],
+    ) -> Account:
+        return await account_services(request).accounts.set_role(user_id, data.role)

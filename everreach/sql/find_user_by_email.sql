@@ -1,0 +1,3 @@
+SELECT user_id::text, email, role, password_hash
+FROM users
+WHERE lower(email) = lower(%(email)s)
