@@ -88,7 +88,9 @@ def _b64decode(text: str) -> bytes:
     try:
         return base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ClientFault(400, "malformed_encoding", f"`data` is not valid base64: {exc}") from exc
+        raise ClientFault(
+            400, "malformed_encoding", f"the payload is neither JSON nor valid base64: {exc}"
+        ) from exc
 
 
 def _looks_like_json(data: bytes) -> bool:
@@ -115,11 +117,11 @@ def decode_json(capture: CaptureRequest, limit: int) -> Any:
     compression = capture.query.get("compression", "").lower()
     data = capture.body
     if FORM_CONTENT_TYPE in capture.content_type.lower():
-        form = parse_qs(data.decode("latin-1"), keep_blank_values=True)
+        form = parse_qs(data.decode("utf-8", errors="replace"), keep_blank_values=True)
         if "data" not in form:
             raise ClientFault(400, "missing_data", "a form-encoded capture body needs `data=`")
         compression = form.get("compression", [compression])[0].lower()
-        data = form["data"][0].encode("latin-1")
+        data = form["data"][0].encode("utf-8")
     return parse_json(_unwrap(data, compression, limit))
 
 

@@ -126,6 +126,14 @@ def test_posthog_form_body_with_plain_json_data():
     assert_js_events(capture(body, "application/x-www-form-urlencoded; charset=utf-8"))
 
 
+def test_posthog_form_body_keeps_non_ascii_text():
+    events = js_events()
+    events[1]["properties"]["note"] = "café 🎉"
+    body = f"data={quote(json.dumps(events, ensure_ascii=False), safe='')}".encode()
+    submission = capture(body, "application/x-www-form-urlencoded")
+    assert submission.events[0].event.props["note"] == "café 🎉"
+
+
 def test_posthog_gzip_detected_by_magic_bytes_without_any_hint():
     assert_js_events(capture(gzip.compress(json.dumps(js_events()).encode()), "text/plain"))
 
