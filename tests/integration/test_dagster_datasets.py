@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import statistics
 import uuid
 from collections import defaultdict
@@ -20,8 +21,10 @@ from typing import Any
 
 import dagster as dg
 import psycopg
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
+from dagster_aws.s3 import S3Resource
 
 from api.app import create_app
 from api.server import serve_in_thread
@@ -36,6 +39,7 @@ from everreach_dagster.definitions import AssetGraph, build_assets
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource, s3_resource
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.helpers import bearer, new_id, prompt_props, response_props
+from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, s3_server
 
 END = datetime(2026, 3, 4, tzinfo=UTC)
 DAYS = 3
@@ -383,3 +387,43 @@ def test_pii_that_bypassed_the_collector_fails_the_check(seeded: Seeded, db_of) 
     )
     assert not evaluation.passed
     assert evaluation.metadata["response_text_values_with_pii"].value == 1
+
+
+def test_partitions_go_to_s3_through_dagster_aws(seeded: Seeded) -> None:
+    day = TRAFFIC_DAYS[0]
+    with s3_server() as s3:
+        resources = {
+            "database": DatabaseResource(url=seeded.database_url),
+            "datasets": DatasetStorageResource(
+                root=f"s3://{s3.bucket}/lake",
+                s3=S3Resource(
+                    endpoint_url=s3.endpoint_url,
+                    region_name=REGION,
+                    aws_access_key_id=ACCESS_KEY,
+                    aws_secret_access_key=SECRET_KEY,
+                ),
+            ),
+        }
+        result = dg.materialize(
+            seeded.graph.daily,
+            resources=resources,
+            partition_key=day.isoformat(),
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+        assert result.success
+        fs = pafs.S3FileSystem(
+            endpoint_override=s3.endpoint_url.removeprefix("http://"),
+            scheme="http",
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            region=REGION,
+        )
+        folder = f"{s3.bucket}/lake/ml_response_samples/dt={day.isoformat()}"
+        remote = pq.read_table(f"{folder}/part-00000.parquet", filesystem=fs)
+        local = pq.read_table(
+            seeded.root / "ml_response_samples" / f"dt={day.isoformat()}" / "part-00000.parquet"
+        )
+        assert remote.num_rows > 0
+        assert remote.equals(local)
+        with fs.open_input_stream(f"{folder}/_manifest.json") as stream:
+            assert json.loads(stream.readall())["rows"] == remote.num_rows
