@@ -20,6 +20,7 @@ from api.account_services import accounts_lifespan
 from api.accounts import AuthController, reset_password_page
 from api.admin import AdminController
 from api.errors import EXCEPTION_HANDLERS
+from api.export import ExportController
 from api.forwarding import forwarder_lifespan
 from api.health import HealthController
 from api.ingest import IngestController
@@ -71,6 +72,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             reset_password_page,
             MeController,
             AdminController,
+            ExportController,
         ],
         lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
