@@ -68,12 +68,26 @@ def migrate(settings: Settings) -> None:
 def demo(settings: Settings, users: int, days: int, seed: int) -> None:
     """Replay synthetic EverReach traffic through the real API and summarise it."""
     from everreach.demo import print_summary, run_demo
+    from everreach.demo_datasets import materialize_demo_days, print_datasets
 
     with database_session(settings) as database:
         result = run_demo(settings, database, users=users, days=days, seed=seed)
+        datasets = materialize_demo_days(settings, database)
     print_summary(result)
-    if result.stats.failed_requests:
+    print_datasets(datasets)
+    if result.stats.failed_requests or datasets.failed_runs:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--api-port", default=8000, show_default=True, type=int)
+@click.option("--dagster-port", default=3000, show_default=True, type=int)
+@click.pass_obj
+def dev(settings: Settings, api_port: int, dagster_port: int) -> None:
+    """Run the API and the Dagster UI (`dagster dev`) on the same database."""
+    from everreach.devserver import run_dev
+
+    sys.exit(run_dev(settings, api_port, dagster_port))
 
 
 @main.command("create-admin")
