@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import uuid
 from collections.abc import AsyncIterator
@@ -83,6 +84,8 @@ class Forwarder:
         for sender in self._senders:
             if isinstance(sender, webhook.WebhookSender) and not sender.signs:
                 self._log.warning("webhook_unsigned", hint="set MI_WEBHOOK_SECRET")
+        # httpx logs every request at INFO: one line per batch is noise; outcomes are logged here
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         self._log.info("forwarder_started", destinations=[s.name for s in self._senders])
         async with httpx.AsyncClient(timeout=self._settings.forward_timeout_s) as client:
             await asyncio.gather(
