@@ -71,6 +71,9 @@ def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "jwt_secret": TEST_JWT_SECRET,
         "log_format": "console",
+        # Never forward test traffic to a real service configured in the developer's shell.
+        "posthog_api_key": None,
+        "mi_webhook_url": None,
         **overrides,
     }
     return Settings(**values)

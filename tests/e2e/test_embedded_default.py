@@ -24,7 +24,8 @@ EVERREACH = str(Path(sys.executable).with_name("everreach"))
 
 
 def cli_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVERREACH_")}
+    outside = ("EVERREACH_", "POSTHOG_", "MI_WEBHOOK_", "RESEND_", "FROM_EMAIL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(outside)}
     env["EVERREACH_HOME"] = str(home)
     return env
 
