@@ -39,7 +39,8 @@ def run_dev(settings: Settings, api_port: int, dagster_port: int) -> int:
         with serve_in_thread(create_app(settings, database.url), port=api_port) as base_url:
             click.echo(f"API on {base_url} (OpenAPI at {base_url}/schema)")
             click.echo(f"Dagster UI on http://127.0.0.1:{dagster_port} (starting...)")
-            child = subprocess.Popen(command, env=env, cwd=REPO)
+            # Run from DAGSTER_HOME: the repo's dagster.yaml is a template, not the instance.
+            child = subprocess.Popen(command, env=env, cwd=env["DAGSTER_HOME"])
             try:
                 return child.wait()
             except KeyboardInterrupt:

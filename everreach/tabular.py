@@ -30,8 +30,8 @@ from psycopg import sql
 
 FORMATS = ("parquet", "csv", "json")
 EXTENSIONS = {"parquet": "parquet", "csv": "csv", "json": "jsonl"}
-ROW_GROUP_ROWS = 64_000
-READ_BLOCK_BYTES = 4 << 20
+ROW_GROUP_ROWS = 32_000
+READ_BLOCK_BYTES = 1 << 20
 
 # Postgres type name -> Arrow type. Anything else travels as text.
 _ARROW_TYPES: dict[str, pa.DataType] = {

@@ -1,0 +1,28 @@
+"""`everreach demo` goes on from the replay to the datasets: every asset is materialized for the
+demo's days (on the embedded server, with Dagster's instance in Postgres beside the app's), and
+the partitions and label metrics are printed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.e2e.test_embedded_default import run_cli
+
+
+def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = run_cli(home, "demo", "--users", "25", "--days", "1", "--seed", "5")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    folders = re.findall(r"^\s+(/\S+/ml_response_samples/dt=\d{4}-\d{2}-\d{2})$", out, re.M)
+    assert folders, out
+    manifests = [json.loads((Path(f) / "_manifest.json").read_text()) for f in folders]
+    responses = int(re.search(r"^\s*responses\s+(\d+)\s*$", out, re.M).group(1))
+    assert sum(m["rows"] for m in manifests) == responses > 0
+    table = out.split("label metrics", 1)[1]
+    for label in ("copy_rate", "dwell_ms", "helpful", "onboarding_completion_rate"):
+        assert re.search(rf"^\s+\d{{4}}-\d{{2}}-\d{{2}}\s+{label}\s", table, re.M), label
+    assert re.search(r"failed dagster runs\s+0$", out, re.M)
+    assert (home.resolve() / "dagster" / "dagster.yaml").exists()
