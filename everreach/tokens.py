@@ -98,6 +98,4 @@ class TokenCodec:
         if not isinstance(sub, str) or not sub:
             raise InvalidToken("token_claim_missing", "the token has no subject")
         role = payload.get("role", "user")
-        return Claims(
-            sub=sub, role=str(role), iat=float(payload["iat"]), exp=float(payload["exp"])
-        )
+        return Claims(sub=sub, role=str(role), iat=float(payload["iat"]), exp=float(payload["exp"]))
