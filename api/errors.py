@@ -80,6 +80,17 @@ def _unavailable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     )
 
 
+def _unstorable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    """A value Postgres refuses (a NUL character, a number out of range): the client's to fix.
+
+    Validation should catch these first; this keeps a value it missed from becoming a 500.
+    """
+    log.warning("value refused by the database", path=request.url.path, error=str(exc))
+    return problem_response(
+        422, "unstorable_value", "a value in the request cannot be stored; nothing was stored"
+    )
+
+
 def _internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", path=request.url.path)
     return problem_response(500, "internal_error", "an unexpected error occurred")
@@ -89,6 +100,7 @@ EXCEPTION_HANDLERS = {
     ClientFault: _client_fault,
     HTTPException: _http_exception,
     psycopg.OperationalError: _unavailable,
+    psycopg.DataError: _unstorable,
     PoolTimeout: _unavailable,
     RateLimiterUnavailable: _unavailable,
     Exception: _internal,

@@ -8,11 +8,12 @@ from litestar import Controller, Request, Response, post
 
 from api.auth import optional_claims
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
+from api.openapi import json_body_operation
 from api.services import services
 from everreach.ingest import AttributedEvent
 from everreach.problems import ClientFault
 from everreach.submission import COLLECTOR_SOURCE, Submission
-from everreach.wire import decode_request
+from everreach.wire import decode_request, request_json_schema
 
 
 class IngestController(Controller):
@@ -23,6 +24,7 @@ class IngestController(Controller):
         "/",
         request_max_body_size=None,  # we cap the decoded size ourselves (see everreach.payload)
         status_code=200,
+        operation_class=json_body_operation(request_json_schema()),
         summary="Collect one event or a batch",
         description=(
             'Body: an event `{"name", "props", "event_id"?, "anonymous_id"?, "timestamp"?, '
