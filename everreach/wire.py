@@ -137,3 +137,16 @@ def decode_request(body: bytes, max_events: int) -> WireRequest:
         events = [convert(obj, WireEvent, "$")]
         sent_at = None
     return WireRequest(events=events, sent_at=sent_at, is_batch="batch" in obj)
+
+
+class WireBatch(msgspec.Struct, kw_only=True):
+    """`{"batch": [...]}`: documents the batch form (decoding goes through `decode_request`)."""
+
+    batch: Annotated[list[WireEvent], msgspec.Meta(min_length=1, max_length=1000)]
+    sent_at: datetime | None = None
+
+
+def request_json_schema() -> dict[str, Any]:
+    """JSON Schema of a collector body: one event or a batch (for the OpenAPI document)."""
+    (event, batch), components = msgspec.json.schema_components([WireEvent, WireBatch])
+    return {"anyOf": [event, batch], "$defs": components}
