@@ -76,6 +76,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         ],
         lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        logging_config=None,  # keep everreach.logs' structured format (Litestar would replace it)
         openapi_config=OpenAPIConfig(
             title="EverReach analytics API",
             version="0.1.0",
