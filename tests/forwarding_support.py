@@ -60,7 +60,7 @@ def first_then(first: list[Reply], then: Reply | None = None) -> Script:
 
 
 class Receiver:
-    def __init__(self, script: Script | None = None) -> None:
+    def __init__(self, script: Script | None = None, port: int = 0) -> None:
         self.script: Script = script or always(Reply())
         self.received: list[Received] = []
         self._changed = threading.Condition()
@@ -99,7 +99,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
