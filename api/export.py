@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, post
+from litestar.params import FromQuery
 
 from api.guards import require_admin
 from api.services import services
@@ -43,7 +44,10 @@ class ExportController(Controller):
         ),
     )
     async def ml_dump(
-        self, request: Request[Any, Any, Any], days: str | None = None, format: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        days: FromQuery[str | None] = None,
+        format: FromQuery[str | None] = None,
     ) -> ExportResponse:
         export = ExportRequest.parse(days, format)
         svc = services(request)

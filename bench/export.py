@@ -111,8 +111,9 @@ def run_child(method: str, url: str, out: Path) -> dict[str, float]:
         ],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if result.returncode != 0:
+        raise SystemExit(f"{method} failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import psycopg
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -113,20 +114,21 @@ class DatasetStore:
 
     def put(self, local: Path, *parts: str) -> None:
         """Copy a local file to the store, creating folders as needed."""
-        target = self.path(*parts)
-        if not self.is_s3:
-            self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
-        with local.open("rb") as source, self.fs.open_output_stream(target) as sink:
+        with local.open("rb") as source, self._open_output(*parts) as sink:
             while block := source.read(COPY_BLOCK_BYTES):
                 sink.write(block)
 
     def put_bytes(self, data: bytes, *parts: str) -> None:
         """Write a small file (a chart) to the store."""
+        with self._open_output(*parts) as sink:
+            sink.write(data)
+
+    def _open_output(self, *parts: str) -> pa.NativeFile:
+        """A write stream; local folders are created first (S3 has no folders)."""
         target = self.path(*parts)
         if not self.is_s3:
             self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
-        with self.fs.open_output_stream(target) as sink:
-            sink.write(data)
+        return self.fs.open_output_stream(target)
 
     def read_bytes(self, *parts: str) -> bytes:
         with self.fs.open_input_stream(self.path(*parts)) as stream:
