@@ -12,19 +12,12 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-import msgspec
 from psycopg import AsyncConnection
 
-from everreach.event_store import store_identity_links, store_request
+from everreach.event_store import event_row, json_rows, store_identity_links, store_request
 from everreach.ingest import EventResult, Outcome, PreparedEvent
 from everreach.sql import query
 from everreach.submission import PreparedSubmission
-
-_json = msgspec.json.Encoder()
-
-
-def _dumps(value: object) -> str:
-    return _json.encode(value).decode()
 
 
 async def store_system_events(
@@ -39,14 +32,7 @@ async def store_system_events(
             {
                 "source": source,
                 "received_at": received_at,
-                "event_id": [e.event_id for e in fresh],
-                "event_name": [e.name for e in fresh],
-                "user_id": [e.user_id for e in fresh],
-                "anonymous_id": [e.anonymous_id for e in fresh],
-                "occurred_at": [e.occurred_at for e in fresh],
-                "sent_at": [e.sent_at for e in fresh],
-                "context": [_dumps(e.context) for e in fresh],
-                "properties": [_dumps(e.properties) for e in fresh],
+                "rows": json_rows(map(event_row, fresh)),
             },
         )
         inserted = {row[0] for row in await cursor.fetchall()}

@@ -59,14 +59,12 @@ async def enqueue_deliveries(
     """
     if not events or not destinations:
         return
-    params: dict[str, list[Any]] = {"destination": [], "event_id": [], "payload": []}
-    for destination in destinations:
-        build = PAYLOADS[destination]
-        for event in events:
-            params["destination"].append(destination)
-            params["event_id"].append(event.event_id)
-            params["payload"].append(_json.encode(build(event)).decode())
-    await conn.execute(query("outbox_enqueue"), params)
+    rows = [
+        {"destination": destination, "event_id": event.event_id, "payload": build(event)}
+        for destination, build in ((d, PAYLOADS[d]) for d in destinations)
+        for event in events
+    ]
+    await conn.execute(query("outbox_enqueue"), {"rows": _json.encode(rows).decode()})
 
 
 async def claim(conn: AsyncConnection, destination: str, limit: int, lease_s: float) -> Claim:

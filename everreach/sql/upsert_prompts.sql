@@ -3,11 +3,10 @@
 INSERT INTO prompts
     (prompt_id, user_id, session_id, contact_id, text, model, temperature, tags, created_at)
 SELECT p.prompt_id, p.user_id, p.session_id, p.contact_id, p.text, p.model, p.temperature,
-       ARRAY(SELECT jsonb_array_elements_text(p.tags::jsonb)), p.created_at
-FROM unnest(%(prompt_id)s::uuid[], %(user_id)s::text[], %(session_id)s::text[],
-            %(contact_id)s::text[], %(text)s::text[], %(model)s::text[],
-            %(temperature)s::double precision[], %(tags)s::text[], %(created_at)s::timestamptz[])
-     AS p(prompt_id, user_id, session_id, contact_id, text, model, temperature, tags, created_at)
+       ARRAY(SELECT jsonb_array_elements_text(p.tags)), p.created_at
+FROM json_to_recordset(%(rows)s::json)
+     AS p(prompt_id uuid, user_id text, session_id text, contact_id text, text text, model text,
+          temperature double precision, tags jsonb, created_at timestamptz)
 ON CONFLICT (prompt_id) DO UPDATE
 SET user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
     contact_id = EXCLUDED.contact_id, text = EXCLUDED.text, model = EXCLUDED.model,

@@ -4,12 +4,10 @@ INSERT INTO responses
      latency_ms, created_at)
 SELECT r.response_id, r.prompt_id, r.user_id, r.model, r.text, r.tokens_out, r.finish_reason,
        r.cost_usd, r.latency_ms, r.created_at
-FROM unnest(%(response_id)s::uuid[], %(prompt_id)s::uuid[], %(user_id)s::text[],
-            %(model)s::text[], %(text)s::text[], %(tokens_out)s::bigint[],
-            %(finish_reason)s::text[], %(cost_usd)s::numeric[], %(latency_ms)s::bigint[],
-            %(created_at)s::timestamptz[])
-     AS r(response_id, prompt_id, user_id, model, text, tokens_out, finish_reason, cost_usd,
-          latency_ms, created_at)
+FROM json_to_recordset(%(rows)s::json)
+     AS r(response_id uuid, prompt_id uuid, user_id text, model text, text text,
+          tokens_out bigint, finish_reason text, cost_usd numeric, latency_ms bigint,
+          created_at timestamptz)
 ON CONFLICT (response_id) DO UPDATE
 SET prompt_id = EXCLUDED.prompt_id, user_id = EXCLUDED.user_id, model = EXCLUDED.model,
     text = EXCLUDED.text, tokens_out = EXCLUDED.tokens_out,
