@@ -28,6 +28,8 @@ from api.me import MeController
 from api.posthog_capture import PosthogCaptureController
 from api.segment import SegmentController
 from api.services import Services
+from everreach.database import libpq_url
+from everreach.logs import configure_logging
 from everreach.ratelimit import build_rate_limiter
 from everreach.settings import Settings
 from everreach.taxonomy import load_plan
@@ -84,3 +86,16 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
     )
+
+
+def create_app_from_env() -> Litestar:
+    """The app of one worker when `everreach serve --workers N` runs several processes.
+
+    uvicorn imports this factory in each worker; the parent has already resolved (and, for the
+    embedded server, started) the database and put its URL in EVERREACH_DATABASE_URL.
+    """
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if not settings.database_url:
+        raise RuntimeError("EVERREACH_DATABASE_URL must be set for worker processes")
+    return create_app(settings, libpq_url(settings.database_url))

@@ -43,6 +43,19 @@ def serve_forever(app: Litestar, host: str, port: int) -> None:
     uvicorn.Server(_config(app, host, port, access_log=True)).run()
 
 
+def serve_workers(host: str, port: int, workers: int) -> None:
+    """Serve with several worker processes (one per core), each building its own app."""
+    uvicorn.run(
+        "api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
 @contextmanager
 def serve_in_thread(
     app: Litestar, host: str = "127.0.0.1", port: int | None = None, startup_timeout_s: float = 30

@@ -35,12 +35,24 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="API processes; more than one needs EVERREACH_REDIS_URL (one shared rate limit).",
+)
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Run the API (migrating the database first)."""
     from api.app import create_app
-    from api.server import serve_forever
+    from api.server import serve_forever, serve_workers
 
+    if workers > 1 and not settings.redis_url:
+        raise click.ClickException(
+            "several workers would each keep their own rate limit: set EVERREACH_REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0) or run one worker"
+        )
     with database_session(settings) as database:
         upgrade(database.url)
         try:
@@ -48,7 +60,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
         except PlanError as exc:
             raise click.ClickException(f"the tracking plan is broken: {exc}") from exc
         click.echo(f"serving on http://{host}:{port} (OpenAPI at /schema)", err=True)
-        serve_forever(app, host, port)
+        if workers == 1:
+            serve_forever(app, host, port)
+        else:
+            os.environ["EVERREACH_DATABASE_URL"] = database.url
+            serve_workers(host, port, workers)
 
 
 @main.command()
