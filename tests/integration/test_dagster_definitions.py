@@ -57,9 +57,7 @@ def test_every_schedule_runs_by_default_and_evaluates_at_a_given_time(defs) -> N
     for schedule in repo.schedule_defs:
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING, schedule.name
         assert schedule.job_name == expected_jobs[schedule.name]
-        with dg.build_schedule_context(
-            scheduled_execution_time=at, repository_def=repo
-        ) as context:
+        with dg.build_schedule_context(scheduled_execution_time=at, repository_def=repo) as context:
             result = schedule.evaluate_tick(context)
         assert len(result.run_requests or []) == 1, schedule.name
         if schedule.name == "nightly_datasets":
