@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 import msgspec
@@ -45,7 +46,11 @@ async def _send(
     headers = {"content-type": "application/json"}
     if request.user_id:
         headers["authorization"] = f"Bearer {tokens.issue(request.user_id)}"
-    body = msgspec.json.encode({"batch": request.events})
+    # The generator stamps `sent_at` when the phone would have sent each request, days ago. We
+    # send it now, as a phone with a correct clock flushing its backlog does: stamping the real
+    # send time keeps the clock-skew correction from moving the whole history to today.
+    sent_now = datetime.now(UTC).isoformat()
+    body = msgspec.json.encode({"batch": [{**e, "sent_at": sent_now} for e in request.events]})
     for _ in range(MAX_RETRIES):
         response = await client.post("/v1/ingest", content=body, headers=headers)
         if response.status_code == 429:

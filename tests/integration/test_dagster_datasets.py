@@ -1,8 +1,9 @@
 """The Dagster assets on real traffic: synthetic users replayed through the real API into a real
 Postgres, then materialized with `dagster.materialize` (in-process, ephemeral instance).
 
-One database and one replay serve the module (materializing is the slow part). The traffic keeps
-its client timestamps (clock-skew correction off) so each generated day is a partition.
+One database and one replay serve the module (materializing is the slow part). The replay sends
+each backlog with a correct `sent_at`, so the events keep their generated days: one partition
+each.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def seeded(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     url = with_database(pg_server_url, name)
     upgrade(url)
     home = tmp_path_factory.mktemp("dagster-home")
-    settings = make_settings(home, url, clock_skew_threshold_s=1e9, rate_limit_events=1_000_000)
+    settings = make_settings(home, url, rate_limit_events=1_000_000)
     requests = generate_traffic(users=40, days=DAYS, seed=11, end=END)
     tokens = TokenCodec(TEST_JWT_SECRET)
     try:
