@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from datetime import date
 
 from matplotlib.figure import Figure
 
@@ -50,3 +51,8 @@ def label_chart_png(history: list[LabelValue], title: str) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def label_chart_parts(day: date) -> tuple[str, ...]:
+    """Where the label-metrics chart of `day` is kept under the datasets root."""
+    return ("charts", "label_metrics", f"dt={day.isoformat()}", "label_metrics.png")

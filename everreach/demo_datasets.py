@@ -14,6 +14,7 @@ import click
 import dagster as dg
 import psycopg
 
+from everreach.charts import label_chart_parts
 from everreach.database import Database
 from everreach.labels import LabelValue
 from everreach.settings import Settings
@@ -22,6 +23,9 @@ from everreach_dagster.instance import prepare_dagster_home
 from everreach_dagster.resources import default_resources
 
 DATASET = "ml_response_samples"
+# Dagster's run logger prints every step at DEBUG on its own handler; the demo prints a summary,
+# and the full event log stays in the instance for `make dev` to show.
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class DatasetsResult:
     partitions: list[str]
     metrics: list[LabelValue]
     failed_runs: int
+    chart: str | None
 
 
 def demo_days(database_url: str) -> list[date]:
@@ -52,7 +57,11 @@ def materialize_demo_days(settings: Settings, database: Database) -> DatasetsRes
     with dg.DagsterInstance.get() as instance:
         click.echo(f"materializing {len(graph.unpartitioned)} models and {len(days)} day(s)")
         failed += not dg.materialize(
-            graph.unpartitioned, resources=resources, instance=instance, raise_on_error=False
+            graph.unpartitioned,
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+            run_config=QUIET_RUN,
         ).success
         with click.progressbar(days, label="days") as bar:
             for day in bar:
@@ -62,6 +71,7 @@ def materialize_demo_days(settings: Settings, database: Database) -> DatasetsRes
                     partition_key=day.isoformat(),
                     instance=instance,
                     raise_on_error=False,
+                    run_config=QUIET_RUN,
                 ).success
     store = resources["datasets"].store()  # type: ignore[attr-defined]
     with psycopg.connect(database.url) as conn:
@@ -75,7 +85,31 @@ def materialize_demo_days(settings: Settings, database: Database) -> DatasetsRes
         partitions=[store.uri_of(DATASET, f"dt={day.isoformat()}") for day in days],
         metrics=[LabelValue(*row) for row in rows],
         failed_runs=failed,
+        chart=store.uri_of(*label_chart_parts(days[-1])) if days else None,
     )
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """The values as a one-line bar chart (a blank where a day had no data)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    return "".join(
+        " " if v is None else SPARK[round((v - low) / span * (len(SPARK) - 1))] for v in values
+    )
+
+
+def _label_series(result: DatasetsResult) -> dict[str, dict[date, LabelValue]]:
+    series: dict[str, dict[date, LabelValue]] = {}
+    for metric in result.metrics:
+        name = metric.label if not metric.segment else f"{metric.label}[{metric.segment}]"
+        series.setdefault(name, {})[metric.day] = metric
+    return series
 
 
 def print_datasets(result: DatasetsResult) -> None:
@@ -83,10 +117,15 @@ def print_datasets(result: DatasetsResult) -> None:
     click.secho("dataset partitions", bold=True)
     for path in result.partitions:
         click.echo(f"  {path}")
-    click.secho("label metrics", bold=True)
-    click.echo(f"  {'day':<11} {'label':<27} {'segment':<18} {'value':>10} {'n':>6}")
-    for m in result.metrics:
-        segment = m.segment or "all"
-        value = "-" if m.value is None else f"{m.value:.3f}"
-        click.echo(f"  {m.day!s:<11} {m.label:<27} {segment:<18} {value:>10} {m.denominator:>6}")
+    if result.chart:
+        click.echo(f"  chart of the label metrics: {result.chart}")
+    first, last = (result.days[0], result.days[-1]) if result.days else ("-", "-")
+    click.secho(f"label metrics, one bar per day from {first} to {last}", bold=True)
+    click.echo(f"  {'label':<38} {'daily':<{len(result.days)}}  {'latest':>10} {'n':>5}")
+    for name, by_day in sorted(_label_series(result).items()):
+        values = [by_day[d].value if d in by_day else None for d in result.days]
+        known = [by_day[d] for d in sorted(by_day) if by_day[d].value is not None]
+        latest = known[-1] if known else by_day[max(by_day)]
+        shown = "-" if latest.value is None else f"{latest.value:.3f}"
+        click.echo(f"  {name:<38} {sparkline(values)}  {shown:>10} {latest.denominator:>5}")
     click.echo(f"  failed dagster runs  {result.failed_runs:>8}")

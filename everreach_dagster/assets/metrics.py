@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from everreach.charts import label_chart_png
+from everreach.charts import label_chart_parts, label_chart_png
 from everreach.datasets import day_window
 from everreach.labels import LabelValue, compute_labels, label_history, store_labels
 from everreach.sql import query
@@ -118,7 +118,7 @@ def label_metrics_asset(
         overall[DISLIKE_RATE] = dislikes / thumbs if thumbs else None
         png = label_chart_png(history, f"Label metrics, {CHART_DAYS} days to {day}")
         store = datasets.store()
-        chart_parts = ("charts", "label_metrics", f"dt={day.isoformat()}", "label_metrics.png")
+        chart_parts = label_chart_parts(day)
         store.put_bytes(png, *chart_parts)
         image = base64.b64encode(png).decode()
         return dg.MaterializeResult(
