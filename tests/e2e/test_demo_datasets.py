@@ -21,8 +21,11 @@ def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> 
     manifests = [json.loads((Path(f) / "_manifest.json").read_text()) for f in folders]
     responses = int(re.search(r"^\s*responses\s+(\d+)\s*$", out, re.M).group(1))
     assert sum(m["rows"] for m in manifests) == responses > 0
-    table = out.split("label metrics", 1)[1]
+    chart = re.search(r"chart of the label metrics: (\S+\.png)$", out, re.M)
+    assert chart and Path(chart.group(1)).read_bytes().startswith(b"\x89PNG")
+    table = out.split("label metrics, one bar per day", 1)[1]
     for label in ("copy_rate", "dwell_ms", "helpful", "onboarding_completion_rate"):
-        assert re.search(rf"^\s+\d{{4}}-\d{{2}}-\d{{2}}\s+{label}\s", table, re.M), label
+        # a label, its daily bars, and its latest value (or "-" if it never had data)
+        assert re.search(rf"^  {label}\s+[▁▂▃▄▅▆▇█ ]+\s+(-|[\d.]+)\s+\d+$", table, re.M), label
     assert re.search(r"failed dagster runs\s+0$", out, re.M)
     assert (home.resolve() / "dagster" / "dagster.yaml").exists()
