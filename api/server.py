@@ -76,11 +76,10 @@ def serve_in_thread(
         thread.join(timeout=15)
 
 
-@contextmanager
-def api_subprocess(
+def spawn_api(
     args: list[str], env: dict[str, str], port: int, cwd: Path | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `python <args>` (an API on `port`) until the block ends, once /healthz answers.
+) -> subprocess.Popen[bytes]:
+    """Start `python <args>` (an API on `port`) and return once its /healthz answers.
 
     For benchmarks and reliability scenarios, which need the API in a process of its own (to load
     it from outside, or to kill it).
@@ -94,6 +93,19 @@ def api_subprocess(
     )
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}", process)
+    except BaseException:
+        process.kill()
+        raise
+    return process
+
+
+@contextmanager
+def api_subprocess(
+    args: list[str], env: dict[str, str], port: int, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`spawn_api` for the length of the block."""
+    process = spawn_api(args, env, port, cwd)
+    try:
         yield process
     finally:
         if process.poll() is None:

@@ -37,13 +37,20 @@ def json_rows(rows: Iterable[Any]) -> str:
     return _json.encode(list(rows)).decode()
 
 
-def event_row(event: PreparedEvent) -> dict[str, Any]:
-    """The columns an event log row shares (app_events and sdk_system_events)."""
+def _who(event: PreparedEvent) -> dict[str, Any]:
+    """The columns that identify an event and its person, in every event table."""
     return {
         "event_id": event.event_id,
         "event_name": event.name,
         "user_id": event.user_id,
         "anonymous_id": event.anonymous_id,
+    }
+
+
+def event_row(event: PreparedEvent) -> dict[str, Any]:
+    """The columns an event log row has (app_events and sdk_system_events)."""
+    return {
+        **_who(event),
         "occurred_at": event.occurred_at,
         "sent_at": event.sent_at,
         "context": event.context,
@@ -178,14 +185,7 @@ async def store_request(
 
 
 def _quarantine_row(event: PreparedEvent) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "event_name": event.name,
-        "user_id": event.user_id,
-        "anonymous_id": event.anonymous_id,
-        "raw": quarantine_record(event),
-        "reasons": event.violations,
-    }
+    return {**_who(event), "raw": quarantine_record(event), "reasons": event.violations}
 
 
 def _result(event: PreparedEvent, inserted: set[uuid.UUID]) -> EventResult:

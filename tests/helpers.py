@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from everreach.tokens import TokenCodec
@@ -48,3 +49,19 @@ def response_props(prompt_id: str, **overrides: Any) -> dict[str, Any]:
     }
     props.update(overrides)
     return props
+
+
+def serve_args(port: int) -> list[str]:
+    """`python -m everreach serve` on `port`, for tests that run the API in its own process."""
+    return ["-m", "everreach", "serve", "--port", str(port)]
+
+
+def api_env(database_url: str, home: Path, **extra: str) -> dict[str, str]:
+    """Environment of an API process for a test: its database, its home, a limit out of the way."""
+    return {
+        "EVERREACH_DATABASE_URL": database_url,
+        "EVERREACH_HOME": str(home),
+        "EVERREACH_RATE_LIMIT_EVENTS": "1000000",
+        "EVERREACH_LOG_LEVEL": "WARNING",
+        **extra,
+    }

@@ -3,10 +3,8 @@ every event the API acknowledged is in app_events, and none twice."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -15,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.server import free_port, wait_until_healthy
-from tests.helpers import event
+from api.server import free_port, spawn_api
+from tests.helpers import api_env, event, serve_args
 
 pytestmark = pytest.mark.slow
 
@@ -26,22 +24,8 @@ KILLS = 3
 DEADLINE_S = 180
 
 
-def spawn_api(database_url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "EVERREACH_DATABASE_URL": database_url,
-        "EVERREACH_HOME": str(home),
-        "EVERREACH_RATE_LIMIT_EVENTS": "1000000",
-        "EVERREACH_LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "everreach", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    wait_until_healthy(f"http://127.0.0.1:{port}", process)
-    return process
+def start(database_url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
+    return spawn_api(serve_args(port), api_env(database_url, home), port)
 
 
 def test_acknowledged_events_survive_sigkill_exactly_once(database_url, db, tmp_path):
@@ -78,7 +62,7 @@ def test_acknowledged_events_survive_sigkill_exactly_once(database_url, db, tmp_
                     time.sleep(0.05)
         done.set()
 
-    process = spawn_api(database_url, tmp_path / "home", port)
+    process = start(database_url, tmp_path / "home", port)
     worker = threading.Thread(target=client)
     worker.start()
     try:
@@ -88,7 +72,7 @@ def test_acknowledged_events_survive_sigkill_exactly_once(database_url, db, tmp_
                 time.sleep(0.01)
             process.send_signal(signal.SIGKILL)
             process.wait()
-            process = spawn_api(database_url, tmp_path / "home", port)
+            process = start(database_url, tmp_path / "home", port)
         worker.join(DEADLINE_S)
     finally:
         process.terminate()

@@ -4,9 +4,6 @@ nothing it acknowledged is lost."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -16,11 +13,11 @@ import httpx
 import psycopg
 import pytest
 
-from api.server import free_port, wait_until_healthy
+from api.server import free_port, spawn_api
 from everreach.database import ensure_database, with_database
 from everreach.embedded_pg import start_embedded
 from everreach.migrate import upgrade
-from tests.helpers import event
+from tests.helpers import api_env, event, serve_args
 
 pytestmark = pytest.mark.slow
 
@@ -50,24 +47,11 @@ def test_api_survives_a_database_restart(tmp_path):
     url = with_database(server.uri, "outage")
     upgrade(url)
     port = free_port()
-    env = {
-        **os.environ,
-        "EVERREACH_DATABASE_URL": url,
-        "EVERREACH_HOME": str(tmp_path / "home"),
-        "EVERREACH_RATE_LIMIT_EVENTS": "1000000",
-        "EVERREACH_LOG_LEVEL": "WARNING",
-    }
-    api = subprocess.Popen(
-        [sys.executable, "-m", "everreach", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    api = spawn_api(serve_args(port), api_env(url, tmp_path / "home"), port)
     acknowledged: list[str] = []
     # (request start, request end, status, Retry-After)
     statuses: list[tuple[float, float, int, str | None]] = []
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", api)
         stop = threading.Event()
 
         def client() -> None:

@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from api.server import api_subprocess, free_port
+from tests.helpers import api_env, serve_args
 
 pytestmark = pytest.mark.slow
 
@@ -61,14 +62,10 @@ def hostile_bodies() -> list[tuple[str, bytes, dict[str, str], int, str]]:
 
 def test_hostile_bodies_get_4xx_bounded_memory_and_store_nothing(database_url, db, tmp_path):
     port = free_port()
-    env = {
-        "EVERREACH_DATABASE_URL": database_url,
-        "EVERREACH_HOME": str(tmp_path / "home"),
-        "EVERREACH_LOG_LEVEL": "WARNING",
-    }
+    env = api_env(database_url, tmp_path / "home", EVERREACH_RATE_LIMIT_EVENTS="600")
     bodies = hostile_bodies()
     with (
-        api_subprocess(["-m", "everreach", "serve", "--port", str(port)], env, port) as process,
+        api_subprocess(serve_args(port), env, port) as process,
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
     ):
         server = psutil.Process(process.pid)

@@ -12,7 +12,7 @@ import pytest
 
 from api.server import api_subprocess, free_port
 from tests.conftest import TEST_JWT_SECRET
-from tests.helpers import bearer, event, new_id
+from tests.helpers import api_env, bearer, event, new_id, serve_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]
 
@@ -36,21 +36,18 @@ def test_limit_holds_within_one_percent_across_two_processes(database_url, token
         pytest.skip(f"no Redis at {REDIS_URL}")
     user = new_id()
     headers = bearer(tokens, user)
-    env = {
-        "EVERREACH_DATABASE_URL": database_url,
-        "EVERREACH_HOME": str(tmp_path / "home"),
-        "EVERREACH_JWT_SECRET": TEST_JWT_SECRET,
-        "EVERREACH_REDIS_URL": REDIS_URL,
-        "EVERREACH_RATE_LIMIT_EVENTS": str(LIMIT),
-        "EVERREACH_RATE_LIMIT_WINDOW_S": "3600",  # no window edge inside the run
-        "EVERREACH_LOG_LEVEL": "WARNING",
-    }
+    env = api_env(
+        database_url,
+        tmp_path / "home",
+        EVERREACH_JWT_SECRET=TEST_JWT_SECRET,
+        EVERREACH_REDIS_URL=REDIS_URL,
+        EVERREACH_RATE_LIMIT_EVENTS=str(LIMIT),
+        EVERREACH_RATE_LIMIT_WINDOW_S="3600",  # no window edge inside the run
+    )
     ports = [free_port(), free_port()]
     with ExitStack() as stack:
         for port in ports:
-            stack.enter_context(
-                api_subprocess(["-m", "everreach", "serve", "--port", str(port)], env, port)
-            )
+            stack.enter_context(api_subprocess(serve_args(port), env, port))
         clients = [
             stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=30))
             for p in ports
