@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest reliability dev bench-export bench-forwarding bench-auth
+.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
@@ -33,10 +33,13 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-export bench-forwarding bench-auth
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
+
+bench-window: setup
+	$(BIN)/python -m bench.window
 
 bench-forwarding: setup
 	$(BIN)/python -m bench.forwarding

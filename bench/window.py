@@ -1,0 +1,151 @@
+"""Label metrics and the ML export over 30 days × 1 M events (`make bench-window`).
+
+Seeds 1 M realistic events (the synthetic generator's users, spread over 30 days) with COPY,
+derives the side rows the collector would have written, then measures, in one run:
+
+- label metrics: every label of the tracking plan for each of the 30 days (what the nightly
+  asset computes), against a baseline of one plain scan of the same events (`count(*)` with their
+  properties detoasted): the ratio says how many scans' worth the labels cost;
+- the ML export: `POST /v1/export/ml-dump?days=30&format=parquet`'s work (export_ml_dump)
+  against raw `COPY (the same query) TO STDOUT`, the ceiling for any exporter.
+
+Target (issue 7): each under 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import psycopg
+
+from bench.environment import REPO, bench_database, machine_description
+from everreach.datasets import DatasetStore, day_window
+from everreach.labels import compute_labels
+from everreach.ml_export import MODEL, ExportRequest, export_ml_dump
+from everreach.sql_models import inline_select, load_models, materialize
+from everreach.synthetic import generate_traffic
+from everreach.taxonomy import load_plan
+
+DAYS = 30
+COLUMNS = (
+    "event_id, event_name, user_id, anonymous_id, occurred_at, received_at, context, properties"
+)
+
+
+def seed(url: str, events: int, end: datetime) -> int:
+    """Load about `events` events of synthetic users over DAYS days ending at `end`."""
+    encode = msgspec.json.Encoder()
+    loaded, seed_no = 0, 0
+    with psycopg.connect(url) as conn:
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY app_events ({COLUMNS}) FROM STDIN") as copy,
+        ):
+            while loaded < events:
+                for request in generate_traffic(
+                    users=2000, days=DAYS, seed=seed_no, end=end, faults=False
+                ):
+                    for event in request.events:
+                        copy.write_row(
+                            (
+                                str(uuid.uuid4()),
+                                event["name"],
+                                request.user_id,
+                                event.get("anonymous_id"),
+                                event["timestamp"],
+                                end,
+                                encode.encode({"platform": event.get("platform")}).decode(),
+                                encode.encode(event["props"]).decode(),
+                            )
+                        )
+                        loaded += 1
+                seed_no += 1
+                print(f"  seeded {loaded:,} events", flush=True)
+        conn.execute((Path(__file__).parent / "sql" / "derive_from_events.sql").read_text())
+        conn.commit()
+    return loaded
+
+
+def timed(action) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "RESULTS.md")
+    options = parser.parse_args()
+    end = datetime.now(UTC).replace(microsecond=0)
+    days = [(end - timedelta(days=n)).date() for n in range(DAYS, 0, -1)]
+    print(f"machine: {machine_description()}")
+    with tempfile.TemporaryDirectory() as tmp, bench_database(Path(tmp)) as database:
+        print(f"database: {database.server}; seeding {options.events:,} events over {DAYS} days")
+        loaded = seed(database.url, options.events, end)
+        plan = load_plan()
+        models = load_models()
+        with psycopg.connect(database.url, autocommit=True) as conn:
+            for model in models.values():
+                if not model.partitioned:
+                    materialize(conn, model)
+            scan_s, _ = timed(
+                lambda: conn.execute(
+                    "SELECT count(*), sum(length(properties::text)) FROM app_events"
+                    " WHERE occurred_at >= %s",
+                    (end - timedelta(days=DAYS),),
+                ).fetchone()
+            )
+            labels_s, values = timed(
+                lambda: [
+                    v
+                    for day in days
+                    for v in compute_labels(conn, plan.labels.values(), day, day_window(day))
+                ]
+            )
+            select = inline_select(models, MODEL, (end - timedelta(days=DAYS), end))
+
+            def raw_copy() -> int:
+                size = 0
+                with conn.cursor().copy(f"COPY ({select}) TO STDOUT") as copy:
+                    for chunk in copy:
+                        size += len(chunk)
+                return size
+
+            copy_s, _ = timed(raw_copy)
+        store = DatasetStore.local(Path(tmp) / "datasets")
+        export_s, exported = timed(
+            lambda: export_ml_dump(
+                database.url, store, ExportRequest(days=DAYS, format="parquet"), url_ttl_s=3600
+            )
+        )
+
+    lines = [
+        f"## Label metrics and export over {DAYS} days ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"Command: `make bench-window` · machine: {machine_description()} · {database.server};"
+        f" {loaded:,} events over {DAYS} days, {exported.record_count:,} response samples.",
+        "",
+        "| measure | seconds | baseline | ratio | target |",
+        "| --- | --- | --- | --- | --- |",
+        f"| label metrics, {len(plan.labels)} labels × {DAYS} days ({len(values)} values) | "
+        f"{labels_s:.2f} | one scan of the events: {scan_s:.2f} s | "
+        f"{labels_s / scan_s:.1f}× | < 5 s |",
+        f"| ML export, {DAYS} days to Parquet | {export_s:.2f} | raw COPY of the same query: "
+        f"{copy_s:.2f} s | {export_s / copy_s:.1f}× | < 5 s |",
+        "",
+    ]
+    print("\n".join(lines))
+    with options.results.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print(f"appended to {options.results}")
+
+
+if __name__ == "__main__":
+    main()
