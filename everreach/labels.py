@@ -66,13 +66,23 @@ def _ratio_sql(label: RatioLabel, window: Window) -> sql.Composed:
         )
     else:
         segment = sql.Literal("")
+    joined = bool(num.within or label.by)
+    window_filter = sql.SQL("e.occurred_at >= {start} AND e.occurred_at < {end}").format(
+        **_window(window)
+    )
+    num_filter = (
+        sql.SQL("{} IN (SELECT den.k FROM den)").format(_key(num.distinct))
+        if joined
+        else window_filter
+    )
     return sql.SQL(query("label_ratio")).format(  # type: ignore[arg-type]
         events=sql.SQL(qualified(EVENTS_MODEL)),
         den_key=_key(den.distinct),
         num_key=_key(num.distinct),
         den_event=sql.Literal(den.event),
         num_event=sql.Literal(num.event),
-        joined=sql.Literal(bool(num.within or label.by)),
+        joined=sql.Literal(joined),
+        num_filter=num_filter,
         segment=segment,
         dimension=sql.Literal("|".join(label.by)),
         **_window(window),

@@ -12,12 +12,14 @@ WITH den AS (
         AND {den_key} IS NOT NULL
 ),
 
+-- When joined, the numerator keeps only the denominator's keys (a semi-join), so the day's
+-- query carries no more numerator keys than the day has denominator keys.
 num AS (
     SELECT DISTINCT {num_key} AS k
     FROM {events} AS e
     WHERE e.event_name = {num_event}
         AND {num_key} IS NOT NULL
-        AND ({joined} OR (e.occurred_at >= {start} AND e.occurred_at < {end}))
+        AND {num_filter}
 ),
 
 ratios AS (
