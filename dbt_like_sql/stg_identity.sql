@@ -1,4 +1,4 @@
--- materialized: view
+-- materialized: table
 -- group: staging
 -- description: One user per anonymous (device) id, from identity_links (filled by the collector).
 --   When a device was used by several accounts, the first account seen on it wins, so every

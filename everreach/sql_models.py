@@ -156,6 +156,27 @@ def inline_select(models: Mapping[str, SqlModel], name: str, window: Window | No
     return f"WITH {ctes}\nSELECT * FROM {name}"
 
 
+def _drop_if_kind_changed(conn: psycopg.Connection, model: SqlModel) -> None:
+    """Drop the model's relation when its SQL now asks for another kind (view <-> table).
+
+    CASCADE also drops views built on it; they come later in dependency order and are re-created
+    by the same run (a kind change is rare, like a migration).
+    """
+    row = conn.execute(
+        "SELECT c.relkind FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s",
+        (SCHEMA, model.name),
+    ).fetchone()
+    if row is None:
+        return
+    is_view = row[0] == "v"
+    if is_view != (model.materialized == "view"):
+        kind = sql.SQL("VIEW" if is_view else "TABLE")
+        conn.execute(
+            sql.SQL("DROP {} {} CASCADE").format(kind, sql.Identifier(SCHEMA, model.name))
+        )
+
+
 def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None = None) -> int:
     """Create or refresh the model in the analytics schema; returns the rows it now holds.
 
@@ -165,18 +186,20 @@ def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None
     select = sql.SQL(model.render(qualified, window))  # type: ignore[arg-type]
     with conn.transaction():
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+        _drop_if_kind_changed(conn, model)
         if model.materialized == "view":
             conn.execute(sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(target, select))
             return 0
-        if model.materialized == "table":
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
-            cur = conn.execute(sql.SQL("CREATE TABLE {} AS {}").format(target, select))
-            return cur.rowcount
-        assert window is not None and model.partition_column is not None
-        column = sql.Identifier(model.partition_column)
         conn.execute(
             sql.SQL("CREATE TABLE IF NOT EXISTS {} AS {} WITH NO DATA").format(target, select)
         )
+        if model.materialized == "table":
+            # Refill in place rather than drop and re-create: views built on this table (a
+            # table model may be a dependency) stay valid while it is refreshed.
+            conn.execute(sql.SQL("TRUNCATE {}").format(target))
+            return conn.execute(sql.SQL("INSERT INTO {} {}").format(target, select)).rowcount
+        assert window is not None and model.partition_column is not None
+        column = sql.Identifier(model.partition_column)
         conn.execute(
             sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
                 sql.Identifier(f"{model.name}_{model.partition_column}_idx"), target, column

@@ -201,3 +201,34 @@ def test_retention_jobs_delete_old_rows_and_record_the_counts(defs, own_database
 def _output_metadata(result: dg.ExecuteInProcessResult, op: str) -> dict[str, object]:
     (event,) = [e for e in result.events_for_node(op) if e.is_successful_output]
     return {k: v.value for k, v in event.step_output_data.metadata.items()}
+
+
+def test_table_models_refill_in_place_and_kind_changes_rebuild_dependents(
+    tmp_path: Path, db
+) -> None:
+    from everreach.sql_models import materialize
+
+    def build(base_kind: str, value: int) -> None:
+        (tmp_path / "kind_base.sql").write_text(
+            f"-- materialized: {base_kind}\nSELECT {value} AS x\n"
+        )
+        (tmp_path / "kind_top.sql").write_text(
+            "-- materialized: view\nSELECT x + 1 AS y FROM {{ ref('kind_base') }}\n"
+        )
+        for model in load_models(tmp_path).values():
+            materialize(db, model)
+
+    def relkind() -> str:
+        return db.execute(
+            "SELECT relkind FROM pg_class WHERE oid = 'analytics.kind_base'::regclass"
+        ).fetchone()[0]
+
+    build("view", 1)
+    assert relkind() == "v"
+    build("table", 2)  # the kind changed: the view goes, the table comes, the dependent follows
+    assert relkind() == "r"
+    assert db.execute("SELECT y FROM analytics.kind_top").fetchone() == (3,)
+    (tmp_path / "kind_base.sql").write_text("-- materialized: table\nSELECT 5 AS x\n")
+    materialize(db, load_models(tmp_path)["kind_base"])  # refreshed alone, in place
+    assert db.execute("SELECT y FROM analytics.kind_top").fetchone() == (6,)
+    db.execute("DROP VIEW analytics.kind_top; DROP TABLE analytics.kind_base")

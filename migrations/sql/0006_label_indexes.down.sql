@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS app_events_name_response_idx;
+DROP INDEX IF EXISTS app_events_name_occurred_idx;
