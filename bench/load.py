@@ -95,14 +95,27 @@ async def latency(url: str, rate: float, seconds: float) -> dict[str, object]:
     errors = 0
     idle: list[RawConnection] = []
 
+    async def send(body: bytes) -> int:
+        # A kept-alive connection the server has since closed fails before any answer: that is
+        # the client's stale socket, not a server error, so it is retried once on a fresh one.
+        if idle:
+            connection = idle.pop()
+            try:
+                status = await connection.post(host_port, "/v1/ingest", body)
+                idle.append(connection)
+                return status
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pass
+        connection = await RawConnection.open(host, int(port))
+        status = await connection.post(host_port, "/v1/ingest", body)
+        idle.append(connection)
+        return status
+
     async def one(due: float, body: bytes) -> None:
         nonlocal errors
-        connection = idle.pop() if idle else await RawConnection.open(host, int(port))
         try:
-            status = await connection.post(host_port, "/v1/ingest", body)
-            if status != 200:
+            if await send(body) != 200:
                 errors += 1
-            idle.append(connection)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             errors += 1
         latencies.append(time.perf_counter() - due)
