@@ -57,3 +57,11 @@ def bench_database(tmp_home: Path) -> Iterator[BenchDatabase]:
         drop_database(server_url, name)
         if embedded is not None:
             embedded.stop()
+
+
+def report(lines: list[str], results: Path) -> None:
+    """Print a benchmark's Markdown section and append it to the results file."""
+    print("\n".join(lines))
+    with results.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print(f"appended to {results}")

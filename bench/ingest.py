@@ -26,7 +26,7 @@ import msgspec
 import psycopg
 
 from api.server import api_subprocess, free_port
-from bench.environment import REPO, bench_database, machine_description
+from bench.environment import REPO, bench_database, machine_description, report
 from everreach.synthetic import generate_traffic
 
 BATCH = 100
@@ -224,10 +224,7 @@ def main() -> None:
         f"| errors during the latency run | {result['errors']} | 0 |",
         "",
     ]
-    print("\n".join(lines))
-    with options.results.open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    print(f"appended to {options.results}")
+    report(lines, options.results)
 
 
 if __name__ == "__main__":

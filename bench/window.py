@@ -25,7 +25,7 @@ from pathlib import Path
 import msgspec
 import psycopg
 
-from bench.environment import REPO, bench_database, machine_description
+from bench.environment import REPO, bench_database, machine_description, report
 from everreach.datasets import DatasetStore, day_window
 from everreach.labels import compute_labels
 from everreach.ml_export import MODEL, ExportRequest, export_ml_dump
@@ -157,10 +157,7 @@ def main() -> None:
         f"{copy_s:.2f} s | {export_s / copy_s:.1f}× | < 5 s |",
         "",
     ]
-    print("\n".join(lines))
-    with options.results.open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    print(f"appended to {options.results}")
+    report(lines, options.results)
 
 
 if __name__ == "__main__":
