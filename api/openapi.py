@@ -68,4 +68,3 @@ def json_body_operation(body_schema: dict[str, Any]) -> type[Operation]:
             )
 
     return JsonBodyOperation
-

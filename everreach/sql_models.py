@@ -172,9 +172,7 @@ def _drop_if_kind_changed(conn: psycopg.Connection, model: SqlModel) -> None:
     is_view = row[0] == "v"
     if is_view != (model.materialized == "view"):
         kind = sql.SQL("VIEW" if is_view else "TABLE")
-        conn.execute(
-            sql.SQL("DROP {} {} CASCADE").format(kind, sql.Identifier(SCHEMA, model.name))
-        )
+        conn.execute(sql.SQL("DROP {} {} CASCADE").format(kind, sql.Identifier(SCHEMA, model.name)))
 
 
 def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None = None) -> int:
