@@ -1,10 +1,11 @@
 """Writing a prepared request to Postgres: events, quarantine, prompts and responses together.
 
-Everything a request produces commits in one transaction, with one multi-row statement per table
-(the rows travel as one JSON array that Postgres expands with `json_to_recordset`), so a request
-costs a handful of round trips whatever its size, and a failure stores nothing. Deduplication is
-the database's: `ON CONFLICT (event_id) DO NOTHING` with `RETURNING` tells new events from ones
-already stored, across requests and across time.
+Everything a request produces is one statement (`sql/store_events.sql`, data-modifying CTEs):
+one round trip and one transaction whatever the request's size, and a failure stores nothing.
+Each table's rows travel as one JSON array that Postgres expands with `json_to_recordset`.
+Deduplication is the database's: `ON CONFLICT (event_id) DO NOTHING` with `RETURNING` tells new
+events from ones already stored, across requests and across time, and the side rows (outbox,
+prompts, responses, identity links) are kept for the new events only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import msgspec
 from psycopg import AsyncConnection
 
-from everreach.forwarding.outbox import enqueue_deliveries
+from everreach.forwarding.outbox import delivery_rows
 from everreach.ingest import EventResult, Outcome, PreparedEvent, quarantine_record
 from everreach.sql import query
 
@@ -58,14 +59,6 @@ def event_row(event: PreparedEvent) -> dict[str, Any]:
     }
 
 
-def _last_by(events: list[PreparedEvent], key: str) -> list[PreparedEvent]:
-    """One event per `props[key]` (the last wins): one upsert statement may touch a row once."""
-    chosen: dict[str, PreparedEvent] = {}
-    for event in events:
-        chosen[str(event.properties[key])] = event
-    return list(chosen.values())
-
-
 def _prompt_row(event: PreparedEvent) -> dict[str, Any]:
     props = event.properties
     temperature = props.get("temperature")
@@ -98,22 +91,27 @@ def _response_row(event: PreparedEvent) -> dict[str, Any]:
     }
 
 
-def identity_links(events: list[PreparedEvent]) -> dict[tuple[str, str], tuple[str, datetime]]:
-    """anonymous_id -> user_id pairs the events reveal, with how and when first seen.
+def _link_rows(events: list[PreparedEvent]) -> list[dict[str, Any]]:
+    """anonymous_id -> user_id pairs the events reveal, in request order (the first wins).
 
     An authenticated event carrying the device's anonymous_id links the two; so does
     signup_completed, whose `user_id` property names the account a pre-auth device just created.
     """
-    links: dict[tuple[str, str], tuple[str, datetime]] = {}
+    rows: list[dict[str, Any]] = []
     for event in events:
         if not event.anonymous_id:
             continue
+        link = {
+            "event_id": event.event_id,
+            "anonymous_id": event.anonymous_id,
+            "seen_at": event.occurred_at,
+        }
         if event.user_id:
-            links.setdefault((event.anonymous_id, event.user_id), ("event", event.occurred_at))
+            rows.append({**link, "user_id": event.user_id, "source": "event"})
         signed_up_as = event.properties.get("user_id") if event.name == SIGNUP_EVENT else None
         if isinstance(signed_up_as, str) and signed_up_as:
-            links.setdefault((event.anonymous_id, signed_up_as), ("signup", event.occurred_at))
-    return links
+            rows.append({**link, "user_id": signed_up_as, "source": "signup"})
+    return [{**row, "seq": seq} for seq, row in enumerate(rows)]
 
 
 async def store_identity_links(
@@ -128,16 +126,16 @@ async def store_identity_links(
         await conn.execute(query("insert_identity_links"), {"rows": json_rows(rows)})
 
 
-async def _upsert(
-    conn: AsyncConnection,
-    statement: str,
-    events: list[PreparedEvent],
-    key: str,
-    to_row: Callable[[PreparedEvent], dict[str, Any]],
-) -> None:
-    if events:
-        rows = json_rows(to_row(event) for event in _last_by(events, key))
-        await conn.execute(query(statement), {"rows": rows})
+def _side_rows(
+    events: list[PreparedEvent], name: str, to_row: Callable[[PreparedEvent], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows for the events named `name`, tagged with their event and position in the request
+    (the statement keeps the rows of new events only, the last one per key)."""
+    return [
+        {**to_row(event), "event_id": event.event_id, "seq": seq}
+        for seq, event in enumerate(events)
+        if event.name == name
+    ]
 
 
 async def store_request(
@@ -146,41 +144,25 @@ async def store_request(
     received_at: datetime,
     forward_to: Collection[str] = (),
 ) -> list[EventResult]:
-    """Store a request's events in one transaction and say what became of each.
+    """Store a request's events in one statement and say what became of each.
 
     `forward_to` names the destinations (PostHog, webhook) whose outbox rows for the new events
-    commit in the same transaction (see everreach.forwarding).
+    commit with them (see everreach.forwarding). Rows for side tables are sent for every valid
+    event; the statement keeps those of the events that were new.
     """
     valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
     invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
-    inserted: set[uuid.UUID] = set()
-    async with conn.transaction():
-        if valid:
-            params = {"received_at": received_at, "rows": json_rows(map(event_row, valid))}
-            cursor = await conn.execute(query("insert_app_events"), params)
-            inserted = {row[0] for row in await cursor.fetchall()}
-        new = [e for e in valid if e.event_id in inserted]
-        await enqueue_deliveries(conn, new, forward_to)
-        await _upsert(
-            conn,
-            "upsert_prompts",
-            [e for e in new if e.name == PROMPT_EVENT],
-            "prompt_id",
-            _prompt_row,
-        )
-        await _upsert(
-            conn,
-            "upsert_responses",
-            [e for e in new if e.name == RESPONSE_EVENT],
-            "response_id",
-            _response_row,
-        )
-        await store_identity_links(conn, identity_links(new))
-        if invalid:
-            await conn.execute(
-                query("insert_quarantined_events"),
-                {"received_at": received_at, "rows": json_rows(map(_quarantine_row, invalid))},
-            )
+    params = {
+        "received_at": received_at,
+        "events": json_rows(map(event_row, valid)),
+        "deliveries": json_rows(delivery_rows(valid, forward_to)),
+        "prompts": json_rows(_side_rows(valid, PROMPT_EVENT, _prompt_row)),
+        "responses": json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
+        "links": json_rows(_link_rows(valid)),
+        "quarantine": json_rows(map(_quarantine_row, invalid)),
+    }
+    cursor = await conn.execute(query("store_events"), params)
+    inserted = {row[0] for row in await cursor.fetchall()}
     return [_result(event, inserted) for event in events]
 
 

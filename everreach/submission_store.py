@@ -2,8 +2,8 @@
 
 Plan events go through `event_store.store_request` (app_events, quarantine, prompts, responses,
 and whatever else it writes for them); system events go to `sdk_system_events`; identity links
-to `identity_links`. One outer transaction holds all three (store_request's own transaction
-becomes a savepoint inside it), so a request is stored whole or not at all.
+to `identity_links`. A request with only plan events is one statement (its own transaction);
+otherwise one transaction holds all three, so a request is stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -57,6 +57,9 @@ async def store_submission(
 
     `forward_to`: destinations whose outbox rows for the accepted plan events commit with them.
     """
+    if not prepared.identity_links and not prepared.system_events:
+        # The common case (/v1/ingest): one statement, which is its own transaction.
+        return await store_request(conn, prepared.events, received_at, forward_to)
     async with conn.transaction():
         # Explicit identify/alias links first: for a pair also seen on a plan event, the call
         # that made the link names it (source), rather than the event that merely carried it.

@@ -50,21 +50,25 @@ class DestinationStatus:
     oldest_pending_s: float | None
 
 
-async def enqueue_deliveries(
-    conn: AsyncConnection, events: Sequence[PreparedEvent], destinations: Collection[str]
-) -> None:
-    """Write a delivery row per destination for each newly accepted event.
-
-    Called by the collector inside its transaction, so the rows commit (or not) with the events.
-    """
-    if not events or not destinations:
-        return
-    rows = [
+def delivery_rows(
+    events: Sequence[PreparedEvent], destinations: Collection[str]
+) -> list[dict[str, Any]]:
+    """A delivery row (destination, event_id, payload) per destination for each event."""
+    return [
         {"destination": destination, "event_id": event.event_id, "payload": build(event)}
         for destination, build in ((d, PAYLOADS[d]) for d in destinations)
         for event in events
     ]
-    await conn.execute(query("outbox_enqueue"), {"rows": _json.encode(rows).decode()})
+
+
+async def enqueue_deliveries(
+    conn: AsyncConnection, events: Sequence[PreparedEvent], destinations: Collection[str]
+) -> None:
+    """Write a delivery row per destination for each event (the collector does the same inside
+    its one store statement; this is for callers that enqueue on their own)."""
+    if events and destinations:
+        rows = delivery_rows(events, destinations)
+        await conn.execute(query("outbox_enqueue"), {"rows": _json.encode(rows).decode()})
 
 
 async def claim(conn: AsyncConnection, destination: str, limit: int, lease_s: float) -> Claim:

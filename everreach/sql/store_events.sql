@@ -1,0 +1,102 @@
+-- Everything one collector request writes, as ONE statement (data-modifying CTEs): the new
+-- events, then only for those that were new (not already stored) their outbox deliveries, prompt
+-- and response upserts and identity links; and the quarantined events. One statement is one
+-- transaction and one round trip, where separate statements cost seven (BEGIN, SAVEPOINT, ...).
+-- Each list arrives as one JSON array, expanded by json_to_recordset; `seq` is the event's
+-- position in the request, so "the last prompt_submitted for a prompt_id wins" and "the first
+-- sighting of a link wins" keep the order the client sent.
+WITH new_events AS (
+    INSERT INTO app_events
+        (event_id, event_name, user_id, anonymous_id, occurred_at, received_at, sent_at,
+         context, properties)
+    SELECT e.event_id, e.event_name, e.user_id, e.anonymous_id, e.occurred_at, %(received_at)s,
+           e.sent_at, e.context, e.properties
+    FROM json_to_recordset(%(events)s::json)
+         AS e(event_id uuid, event_name text, user_id text, anonymous_id text,
+              occurred_at timestamptz, sent_at timestamptz, context jsonb, properties jsonb)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+),
+
+deliveries AS (
+    INSERT INTO outbox (destination, event_id, payload)
+    SELECT d.destination, d.event_id, d.payload
+    FROM json_to_recordset(%(deliveries)s::json)
+         AS d(destination text, event_id uuid, payload jsonb)
+    WHERE d.event_id IN (SELECT event_id FROM new_events)
+    ON CONFLICT (destination, event_id) DO NOTHING
+),
+
+new_prompts AS (
+    INSERT INTO prompts
+        (prompt_id, user_id, session_id, contact_id, text, model, temperature, tags, created_at)
+    SELECT DISTINCT ON (p.prompt_id)
+           p.prompt_id, p.user_id, p.session_id, p.contact_id, p.text, p.model, p.temperature,
+           ARRAY(SELECT jsonb_array_elements_text(p.tags)), p.created_at
+    FROM json_to_recordset(%(prompts)s::json)
+         AS p(event_id uuid, seq integer, prompt_id uuid, user_id text, session_id text,
+              contact_id text, text text, model text, temperature double precision, tags jsonb,
+              created_at timestamptz)
+    WHERE p.event_id IN (SELECT event_id FROM new_events)
+    ORDER BY p.prompt_id, p.seq DESC
+    -- Re-sending the same prompt changes nothing; a corrected resend (same prompt_id, new
+    -- values) updates it but keeps its created_at.
+    ON CONFLICT (prompt_id) DO UPDATE
+    SET user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
+        contact_id = EXCLUDED.contact_id, text = EXCLUDED.text, model = EXCLUDED.model,
+        temperature = EXCLUDED.temperature, tags = EXCLUDED.tags
+    WHERE (prompts.user_id, prompts.session_id, prompts.contact_id, prompts.text, prompts.model,
+           prompts.temperature, prompts.tags)
+          IS DISTINCT FROM
+          (EXCLUDED.user_id, EXCLUDED.session_id, EXCLUDED.contact_id, EXCLUDED.text,
+           EXCLUDED.model, EXCLUDED.temperature, EXCLUDED.tags)
+),
+
+new_responses AS (
+    INSERT INTO responses
+        (response_id, prompt_id, user_id, model, text, tokens_out, finish_reason, cost_usd,
+         latency_ms, created_at)
+    SELECT DISTINCT ON (r.response_id)
+           r.response_id, r.prompt_id, r.user_id, r.model, r.text, r.tokens_out,
+           r.finish_reason, r.cost_usd, r.latency_ms, r.created_at
+    FROM json_to_recordset(%(responses)s::json)
+         AS r(event_id uuid, seq integer, response_id uuid, prompt_id uuid, user_id text,
+              model text, text text, tokens_out bigint, finish_reason text, cost_usd numeric,
+              latency_ms bigint, created_at timestamptz)
+    WHERE r.event_id IN (SELECT event_id FROM new_events)
+    ORDER BY r.response_id, r.seq DESC
+    ON CONFLICT (response_id) DO UPDATE
+    SET prompt_id = EXCLUDED.prompt_id, user_id = EXCLUDED.user_id, model = EXCLUDED.model,
+        text = EXCLUDED.text, tokens_out = EXCLUDED.tokens_out,
+        finish_reason = EXCLUDED.finish_reason, cost_usd = EXCLUDED.cost_usd,
+        latency_ms = EXCLUDED.latency_ms
+    WHERE (responses.prompt_id, responses.user_id, responses.model, responses.text,
+           responses.tokens_out, responses.finish_reason, responses.cost_usd,
+           responses.latency_ms)
+          IS DISTINCT FROM
+          (EXCLUDED.prompt_id, EXCLUDED.user_id, EXCLUDED.model, EXCLUDED.text,
+           EXCLUDED.tokens_out, EXCLUDED.finish_reason, EXCLUDED.cost_usd, EXCLUDED.latency_ms)
+),
+
+new_links AS (
+    INSERT INTO identity_links (anonymous_id, user_id, source, first_seen_at)
+    SELECT DISTINCT ON (l.anonymous_id, l.user_id) l.anonymous_id, l.user_id, l.source, l.seen_at
+    FROM json_to_recordset(%(links)s::json)
+         AS l(event_id uuid, seq integer, anonymous_id text, user_id text, source text,
+              seen_at timestamptz)
+    WHERE l.event_id IN (SELECT event_id FROM new_events)
+    ORDER BY l.anonymous_id, l.user_id, l.seq
+    ON CONFLICT (anonymous_id, user_id) DO NOTHING
+),
+
+quarantined AS (
+    INSERT INTO quarantined_events
+        (event_id, event_name, user_id, anonymous_id, raw, reasons, received_at)
+    SELECT q.event_id, q.event_name, q.user_id, q.anonymous_id, q.raw, q.reasons, %(received_at)s
+    FROM json_to_recordset(%(quarantine)s::json)
+         AS q(event_id uuid, event_name text, user_id text, anonymous_id text, raw jsonb,
+              reasons jsonb)
+    ON CONFLICT (event_id) DO NOTHING
+)
+
+SELECT event_id FROM new_events
