@@ -1,5 +1,6 @@
 -- materialized: table
 -- group: staging
+-- unique_key: anonymous_id
 -- description: One user per anonymous (device) id, from identity_links (filled by the collector).
 --   When a device was used by several accounts, the first account seen on it wins, so every
 --   anonymous id maps to exactly one person.

@@ -53,6 +53,7 @@ class SqlModel:
     description: str
     partition_column: str | None
     refs: tuple[str, ...]
+    unique_key: str | None = None
 
     @property
     def partitioned(self) -> bool:
@@ -105,6 +106,9 @@ def parse_model(path: Path) -> SqlModel:
         )
     if not partitioned and _BOUND.search(body):
         raise ModelError(f"{path}: window bounds are only allowed in partitioned models")
+    unique_key = header.get("unique_key")
+    if unique_key and materialized != "table":
+        raise ModelError(f"{path}: unique_key is only for `materialized: table` models")
     leftover = _ANY_TEMPLATE.search(_BOUND.sub("", _REF.sub("", body)))
     if leftover:
         raise ModelError(f"{path}: unknown template expression {leftover.group(0)!r}")
@@ -116,6 +120,7 @@ def parse_model(path: Path) -> SqlModel:
         description=header.get("description", ""),
         partition_column=column if partitioned else None,
         refs=tuple(dict.fromkeys(m.group(1) for m in _REF.finditer(body))),
+        unique_key=unique_key,
     )
 
 
@@ -192,10 +197,22 @@ def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None
             sql.SQL("CREATE TABLE IF NOT EXISTS {} AS {} WITH NO DATA").format(target, select)
         )
         if model.materialized == "table":
+            if model.unique_key:
+                # Declared unique, the key lets the planner drop a LEFT JOIN to this table from
+                # queries that use none of its columns, and probe it where they do.
+                conn.execute(
+                    sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                        sql.Identifier(f"{model.name}_{model.unique_key}_key"),
+                        target,
+                        sql.Identifier(model.unique_key),
+                    )
+                )
             # Refill in place rather than drop and re-create: views built on this table (a
             # table model may be a dependency) stay valid while it is refreshed.
             conn.execute(sql.SQL("TRUNCATE {}").format(target))
-            return conn.execute(sql.SQL("INSERT INTO {} {}").format(target, select)).rowcount
+            rows = conn.execute(sql.SQL("INSERT INTO {} {}").format(target, select)).rowcount
+            conn.execute(sql.SQL("ANALYZE {}").format(target))
+            return rows
         assert window is not None and model.partition_column is not None
         column = sql.Identifier(model.partition_column)
         conn.execute(

@@ -232,3 +232,22 @@ def test_table_models_refill_in_place_and_kind_changes_rebuild_dependents(
     materialize(db, load_models(tmp_path)["kind_base"])  # refreshed alone, in place
     assert db.execute("SELECT y FROM analytics.kind_top").fetchone() == (6,)
     db.execute("DROP VIEW analytics.kind_top; DROP TABLE analytics.kind_base")
+
+
+def test_a_unique_key_is_declared_on_table_models(tmp_path: Path, db) -> None:
+    from everreach.sql_models import materialize
+
+    (tmp_path / "keyed.sql").write_text(
+        "-- materialized: table\n-- unique_key: k\nSELECT g AS k FROM generate_series(1, 3) g\n"
+    )
+    materialize(db, load_models(tmp_path)["keyed"])
+    indexes = db.execute(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'analytics' AND tablename = 'keyed'"
+    ).fetchall()
+    assert [d for (d,) in indexes] == [
+        "CREATE UNIQUE INDEX keyed_k_key ON analytics.keyed USING btree (k)"
+    ]
+    (tmp_path / "keyed.sql").write_text("-- materialized: view\n-- unique_key: k\nSELECT 1 AS k\n")
+    with pytest.raises(ModelError, match="unique_key"):
+        load_models(tmp_path)
+    db.execute("DROP TABLE analytics.keyed")
