@@ -108,3 +108,22 @@ def test_server_left_by_a_killed_process_is_reused_then_stopped(tmp_path):
     assert migrate.returncode == 0, migrate.stderr
     assert running_postmaster_pid(pgdata) is None  # the last holder stopped it
     assert not psutil.pid_exists(postmaster) or psutil.Process(postmaster).status() == "zombie"
+
+
+def test_a_broken_tracking_plan_stops_start_up_naming_the_line(tmp_path):
+    plan = tmp_path / "events.yml"
+    plan.write_text(
+        "version: 1\ncategories:\n  ai: AI\nevents:\n  prompt_submitted:\n    category: ai\n"
+        "    description: A prompt\n    properties:\n      temperature:\n        type: float\n"
+        "labels: {}\n"
+    )
+    env = {**cli_env(tmp_path / "home"), "EVERREACH_TRACKING_PLAN": str(plan)}
+    started = subprocess.run(
+        [EVERREACH, "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode != 0
+    assert f"{plan.name}:10:" in started.stderr and "float" in started.stderr, started.stderr
