@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 
 import click
@@ -23,10 +24,17 @@ from everreach.taxonomy import PlanError
 ADMIN_PASSWORD_ENV = "EVERREACH_ADMIN_PASSWORD"
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM as SystemExit: Python's default ends the process at once, skipping `finally`
+    blocks and atexit, which would leave the embedded Postgres running."""
+    raise SystemExit(128 + signum)
+
+
 @click.group()
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """EverReach analytics: collector API, datasets and metrics."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     ctx.obj = settings

@@ -42,7 +42,11 @@ def run_dev(settings: Settings, api_port: int, dagster_port: int) -> int:
             # Run from DAGSTER_HOME: the repo's dagster.yaml is a template, not the instance.
             child = subprocess.Popen(command, env=env, cwd=env["DAGSTER_HOME"])
             try:
-                return child.wait()
+                child.wait()
             except KeyboardInterrupt:
-                child.terminate()
-                return child.wait(timeout=30)
+                pass
+            finally:  # Ctrl-C, SIGTERM (SystemExit) or an error: the Dagster child stops too
+                if child.poll() is None:
+                    child.terminate()
+                    child.wait(timeout=30)
+            return child.returncode

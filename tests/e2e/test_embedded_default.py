@@ -127,3 +127,21 @@ def test_a_broken_tracking_plan_stops_start_up_naming_the_line(tmp_path):
     )
     assert started.returncode != 0
     assert f"{plan.name}:10:" in started.stderr and "float" in started.stderr, started.stderr
+
+
+def test_sigterm_stops_the_command_and_its_embedded_server(tmp_path):
+    home = tmp_path / "home"
+    demo = subprocess.Popen(
+        [EVERREACH, "demo", "--users", "200", "--days", "10"],
+        env=cli_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    for line in demo.stdout:  # wait until it is replaying through its API
+        if "replaying through" in line:
+            break
+    assert running_postmaster_pid(home.resolve() / "pgdata") is not None
+    demo.send_signal(signal.SIGTERM)
+    assert demo.wait(timeout=60) == 128 + signal.SIGTERM
+    assert running_postmaster_pid(home.resolve() / "pgdata") is None
