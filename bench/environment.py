@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +13,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from everreach.database import drop_database, ensure_database, with_database
 from everreach.embedded_pg import start_embedded
-from everreach.migrate import upgrade
+from everreach.migrate import scratch_database
 
 EXTERNAL_URL = os.environ.get(
     "EVERREACH_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -47,14 +45,10 @@ def bench_database(tmp_home: Path) -> Iterator[BenchDatabase]:
     except psycopg.OperationalError:
         embedded = start_embedded(tmp_home / "pgdata")
         server_url, label = embedded.uri, "embedded Postgres"
-    name = f"everreach_bench_{uuid.uuid4().hex[:8]}"
-    ensure_database(server_url, name)
-    url = with_database(server_url, name)
-    upgrade(url)
     try:
-        yield BenchDatabase(url=url, server=label)
+        with scratch_database(server_url, "everreach_bench") as url:
+            yield BenchDatabase(url=url, server=label)
     finally:
-        drop_database(server_url, name)
         if embedded is not None:
             embedded.stop()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command, op
@@ -10,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from everreach.database import with_driver
+from everreach.database import drop_database, ensure_database, with_database, with_driver
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 SQL_DIR = MIGRATIONS_DIR / "sql"
@@ -57,3 +60,20 @@ def upgrade(url: str) -> list[str]:
                 break
             applied.append(revision.revision)
     return sorted(set(applied))
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A fresh, migrated database with a unique name on `server_url`, dropped afterwards.
+
+    For tests and benchmarks, which need a schema of their own beside whatever else the server
+    holds.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    ensure_database(server_url, name)
+    url = with_database(server_url, name)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_database(server_url, name)

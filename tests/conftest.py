@@ -8,7 +8,6 @@ database of its own, migrated from scratch, and drops it at the end.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -20,9 +19,8 @@ import pytest
 
 from api.app import create_app
 from api.server import serve_in_thread
-from everreach.database import drop_database, ensure_database, with_database
 from everreach.embedded_pg import start_embedded
-from everreach.migrate import upgrade
+from everreach.migrate import scratch_database
 from everreach.settings import Settings
 from everreach.tokens import TokenCodec
 
@@ -50,12 +48,8 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(pg_server_url: str) -> Iterator[str]:
     """A fresh, migrated database for this test session."""
-    name = f"everreach_test_{uuid.uuid4().hex[:10]}"
-    ensure_database(pg_server_url, name)
-    url = with_database(pg_server_url, name)
-    upgrade(url)
-    yield url
-    drop_database(pg_server_url, name)
+    with scratch_database(pg_server_url, "everreach_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -29,9 +29,8 @@ from dagster_aws.s3 import S3Resource
 
 from api.app import create_app
 from api.server import serve_in_thread
-from everreach.database import drop_database, ensure_database, with_database
 from everreach.datasets import DatasetStore, count_partition, read_manifest
-from everreach.migrate import upgrade
+from everreach.migrate import scratch_database
 from everreach.replay import replay
 from everreach.synthetic import FAULT_RETRY, SyntheticRequest, generate_traffic
 from everreach.taxonomy import DurationLabel, NetCountLabel, RatioLabel, load_plan
@@ -69,15 +68,11 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    name = f"everreach_dagster_{uuid.uuid4().hex[:8]}"
-    ensure_database(pg_server_url, name)
-    url = with_database(pg_server_url, name)
-    upgrade(url)
-    home = tmp_path_factory.mktemp("dagster-home")
-    settings = make_settings(home, url, rate_limit_events=1_000_000)
-    requests = generate_traffic(users=40, days=DAYS, seed=11, end=END)
-    tokens = TokenCodec(TEST_JWT_SECRET)
-    try:
+    with scratch_database(pg_server_url, "everreach_dagster") as url:
+        home = tmp_path_factory.mktemp("dagster-home")
+        settings = make_settings(home, url, rate_limit_events=1_000_000)
+        requests = generate_traffic(users=40, days=DAYS, seed=11, end=END)
+        tokens = TokenCodec(TEST_JWT_SECRET)
         with serve_in_thread(create_app(settings, url)) as base_url:
             stats = asyncio.run(replay(base_url, requests, tokens))
             assert not stats.failed_requests
@@ -87,8 +82,6 @@ def seeded(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             for day in TRAFFIC_DAYS:
                 materialize(seeded, graph.daily, day)
             yield seeded
-    finally:
-        drop_database(pg_server_url, name)
 
 
 def materialize(

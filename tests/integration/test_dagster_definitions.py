@@ -14,8 +14,8 @@ import pytest
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
-from everreach.database import Database, drop_database, ensure_database, with_database
-from everreach.migrate import upgrade
+from everreach.database import Database, drop_database
+from everreach.migrate import scratch_database
 from everreach.sql_models import ModelError, load_models
 from everreach_dagster.definitions import build_definitions
 from everreach_dagster.instance import prepare_dagster_home
@@ -29,12 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def own_database(pg_server_url: str) -> Iterator[str]:
-    name = f"everreach_retention_{uuid.uuid4().hex[:8]}"
-    ensure_database(pg_server_url, name)
-    url = with_database(pg_server_url, name)
-    upgrade(url)
-    yield url
-    drop_database(pg_server_url, name)
+    with scratch_database(pg_server_url, "everreach_retention") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
