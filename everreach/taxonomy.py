@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -510,6 +510,19 @@ class _PlanReader:
             self.fail(node, f"{what} must be a single value")
         return self._constructor.construct_object(node)
 
+    def choice(
+        self, node: Node, what: str, key: str, options: Collection[str], noun: str = ""
+    ) -> Any:
+        """The value of `key`, which must be one of `options`; the error lists them."""
+        value = self.value(node, f"{key} of {what}")
+        if value not in options:
+            self.fail(
+                node,
+                f"{what} has unknown {noun or key} {value!r}; "
+                f"expected one of: {', '.join(options)}",
+            )
+        return value
+
     def string(self, node: Node, what: str) -> str:
         value = self.value(node, what)
         if not isinstance(value, str) or not value.strip():
@@ -631,12 +644,7 @@ class _PlanReader:
             self.fail(key_node, f"event {event!r} has a property with an empty name")
         entries = self.mapping(node, what, _PROPERTY_KEYS)
         type_node = self.require(entries, "type", key_node, what)
-        ptype = self.value(type_node, f"type of {what}")
-        if ptype not in PROPERTY_TYPES:
-            self.fail(
-                type_node,
-                f"{what} has unknown type {ptype!r}; expected one of: {', '.join(PROPERTY_TYPES)}",
-            )
+        ptype = self.choice(type_node, what, "type", PROPERTY_TYPES)
 
         def only_for(key: str, types: tuple[str, ...]) -> Node | None:
             if key not in entries:
@@ -689,22 +697,11 @@ class _PlanReader:
 
         fmt: str | None = None
         if (fmt_node := only_for("format", ("string",))) is not None:
-            fmt = self.value(fmt_node, f"format of {what}")
-            if fmt not in FORMATS:
-                self.fail(
-                    fmt_node,
-                    f"{what} has unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}",
-                )
+            fmt = self.choice(fmt_node, what, "format", FORMATS)
 
         items: str | None = None
         if (items_node := only_for("items", ("array",))) is not None:
-            items = self.value(items_node, f"items of {what}")
-            if items not in SCALAR_TYPES:
-                self.fail(
-                    items_node,
-                    f"{what} has unknown item type {items!r}; "
-                    f"expected one of: {', '.join(SCALAR_TYPES)}",
-                )
+            items = self.choice(items_node, what, "items", SCALAR_TYPES, noun="item type")
 
         return PropertySpec(
             name=name,
@@ -727,12 +724,7 @@ class _PlanReader:
         what = f"label {name!r}"
         raw = self.mapping(node, what)
         kind_node = self.require(raw, "kind", key_node, what)
-        kind = self.value(kind_node, f"kind of {what}")
-        if kind not in _LABEL_KEYS:
-            self.fail(
-                kind_node,
-                f"{what} has unknown kind {kind!r}; expected one of: {', '.join(LABEL_KINDS)}",
-            )
+        kind = self.choice(kind_node, what, "kind", LABEL_KINDS)
         entries = self.mapping(node, what, _LABEL_KEYS[kind])
         description = self.string(
             self.require(entries, "description", key_node, what), f"description of {what}"
@@ -778,13 +770,7 @@ class _PlanReader:
             end = event_refs("end")
             entity, key = keyed((start, *end))
             agg_node = self.require(entries, "aggregate", key_node, what)
-            aggregate = self.value(agg_node, f"aggregate of {what}")
-            if aggregate not in AGGREGATES:
-                self.fail(
-                    agg_node,
-                    f"{what} has unknown aggregate {aggregate!r}; "
-                    f"expected one of: {', '.join(AGGREGATES)}",
-                )
+            aggregate = self.choice(agg_node, what, "aggregate", AGGREGATES)
             return DurationLabel(name, description, entity, key, start, end, aggregate)
 
         # ratio
