@@ -29,11 +29,6 @@ async def required_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Cla
     return claims
 
 
-async def require_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Any authenticated caller."""
-    await required_claims(connection)
-
-
 async def require_admin(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:

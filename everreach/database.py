@@ -70,10 +70,6 @@ class Database:
     embedded: EmbeddedServer | None = field(default=None)
 
     @property
-    def sqlalchemy_url(self) -> str:
-        return with_driver(self.url, "psycopg")
-
-    @property
     def is_embedded(self) -> bool:
         return self.embedded is not None
 

@@ -41,10 +41,6 @@ class Submission:
     system_events: list[AttributedEvent] = field(default_factory=list)
     identity_claims: list[IdentityClaim] = field(default_factory=list)
 
-    @property
-    def event_count(self) -> int:
-        return len(self.events) + len(self.system_events)
-
 
 IdentityLinks = dict[tuple[str, str], tuple[str, datetime]]
 

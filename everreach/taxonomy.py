@@ -137,11 +137,6 @@ class EventSpec:
     pre_auth: bool
     properties: Mapping[str, PropertySpec]
 
-    @property
-    def required_properties(self) -> tuple[str, ...]:
-        """Names of the properties every instance of this event must carry."""
-        return tuple(p.name for p in self.properties.values() if p.required)
-
 
 @dataclass(frozen=True, slots=True)
 class RatioTerm:
