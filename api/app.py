@@ -29,6 +29,7 @@ from api.posthog_capture import PosthogCaptureController
 from api.segment import SegmentController
 from api.services import Services
 from everreach.database import libpq_url
+from everreach.forwarding.destinations import forward_destinations
 from everreach.logs import configure_logging
 from everreach.ratelimit import build_rate_limiter
 from everreach.settings import Settings
@@ -56,7 +57,12 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             settings.redis_url, settings.rate_limit_events, settings.rate_limit_window_s
         )
         app.state.services = Services(
-            settings=settings, plan=plan, pool=pool, limiter=limiter, tokens=tokens
+            settings=settings,
+            plan=plan,
+            pool=pool,
+            limiter=limiter,
+            tokens=tokens,
+            forward_to=forward_destinations(settings),
         )
         try:
             yield

@@ -17,7 +17,6 @@ import msgspec
 from litestar import Request
 
 from api.services import Services
-from everreach.forwarding.destinations import forward_destinations
 from everreach.ingest import EventResult, Outcome, RequestContext, rate_costs
 from everreach.metrics import INGEST_EVENTS, INGEST_SECONDS
 from everreach.payload import inflate, read_capped
@@ -89,7 +88,7 @@ async def collect(
     started = time.perf_counter()
     async with svc.pool.connection() as conn:
         results = await store_submission(
-            conn, prepared, context.received_at, forward_to=forward_destinations(settings)
+            conn, prepared, context.received_at, forward_to=svc.forward_to
         )
     INGEST_SECONDS.observe(time.perf_counter() - started)
     return results

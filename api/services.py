@@ -21,6 +21,7 @@ class Services:
     pool: AsyncConnectionPool
     limiter: RateLimiter
     tokens: TokenCodec
+    forward_to: tuple[str, ...]  # outbox destinations, fixed by the settings at start-up
 
 
 def services(request: ASGIConnection[Any, Any, Any, Any]) -> Services:
