@@ -27,7 +27,8 @@ from pathlib import Path
 import psycopg
 
 from bench.environment import bench_database, machine_description
-from everreach.datasets import day_window, partition_query
+from everreach.datasets import partition_query
+from everreach.days import day_window
 from everreach.sql_models import load_models, materialize
 
 DAY = date(2026, 1, 15)

@@ -19,7 +19,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from everreach.days import day_window
 from everreach.pii import scrub_text
 from everreach.settings import Settings
 from everreach.sql_models import SqlModel, Window, qualified
@@ -173,12 +174,6 @@ class Manifest:
         data = json.loads(raw)
         data["files"] = [FileEntry(**f) for f in data["files"]]
         return cls(**data)
-
-
-def day_window(day: date) -> Window:
-    """The UTC day as a half-open window."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
 
 
 def partition_parts(dataset: str, day: date) -> tuple[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import dagster as dg
 
 from everreach.settings import Settings
@@ -16,6 +14,3 @@ def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
         start_date=settings.partitions_start, end_offset=1, timezone="UTC"
     )
 
-
-def partition_day(context: dg.AssetExecutionContext) -> date:
-    return date.fromisoformat(context.partition_key)

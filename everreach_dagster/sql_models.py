@@ -2,7 +2,8 @@
 
 Each asset's dependencies are its `{{ ref() }}`s, its group and description come from the file's
 header, and its code version from the SQL, so the UI shows stale materializations after an edit.
-Partitioned models get the daily partitions and refresh one day per run.
+Partitioned models get the daily partitions; a run refreshes its whole partition range at once
+(a backfill is one delete and one insert, `BackfillPolicy.single_run`).
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
@@ -22,6 +23,7 @@ def model_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.Asse
         description=model.description,
         deps=list(model.refs),
         partitions_def=partitions if model.partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if model.partitioned else None,
         code_version=model.code_version,
         kinds={"postgres", "sql"},
         tags={"materialized": model.materialized},

@@ -1,7 +1,11 @@
--- A net-count label over one window: per entity key, {plus} events minus {minus} events; the
--- value is the mean over the entities that got any of them in the window, the numerator the sum.
-WITH per_entity AS (
+-- A net-count label per UTC day of a window of whole days: per entity key, {plus} events minus
+-- {minus} events that day; the value is the mean over the entities that got any of them that
+-- day, the numerator the sum. Every day of the window has a row (denominator 0 when empty).
+WITH days AS ({days}),
+
+per_entity AS (
     SELECT
+        {day} AS day,
         {key} AS k,
         count(*) FILTER (WHERE e.event_name = ANY({plus}))
         - count(*) FILTER (WHERE e.event_name = ANY({minus})) AS net
@@ -9,13 +13,17 @@ WITH per_entity AS (
     WHERE e.event_name = ANY({all_events})
         AND e.occurred_at >= {start} AND e.occurred_at < {end}
         AND {key} IS NOT NULL
-    GROUP BY 1
+    GROUP BY 1, 2
 )
 
 SELECT
+    days.day,
     '' AS dimension,
     '' AS segment,
-    sum(net)::double precision AS numerator,
-    count(*) AS denominator,
-    avg(net)::double precision AS value
-FROM per_entity
+    sum(per_entity.net)::double precision AS numerator,
+    count(per_entity.k) AS denominator,
+    avg(per_entity.net)::double precision AS value
+FROM days
+LEFT JOIN per_entity ON per_entity.day = days.day
+GROUP BY days.day
+ORDER BY days.day

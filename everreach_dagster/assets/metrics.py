@@ -1,24 +1,30 @@
 """Label metrics per day, computed from the tracking plan's label definitions, with alerts.
 
 The asset stores the day's rows in `analytics.label_metrics` and shows them as a table and a
-chart of the last two weeks (a PNG inline in the metadata, also saved under the datasets root).
-Alert thresholds from the product report are WARN checks: they flag a bad day without failing
-the run.
+chart of the last two weeks (a PNG inline in the metadata, also saved under the datasets root
+for every day). Alert thresholds from the product report are WARN checks: they flag a bad day
+without failing the run.
+
+A backfill computes its whole range in one run (`BackfillPolicy.single_run`): one query per
+label groups the range by day, where one run per day would re-read the same events each day.
+Dagster then attaches the run's metadata to every partition of the range, so the table lists
+each day, the figures are the last day's, and a check fails when any day of the range breaches.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
 import base64
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
 import dagster as dg
 
 from everreach.charts import label_chart_parts, label_chart_png
-from everreach.datasets import day_window
+from everreach.days import window_days
 from everreach.labels import LabelValue, compute_labels, label_history, store_labels
 from everreach.sql import query
 from everreach.taxonomy import TrackingPlan
 from everreach_dagster.metadata import markdown_table
-from everreach_dagster.partitions import partition_day
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource
 
 CHART_DAYS = 14
@@ -40,18 +46,28 @@ class Threshold:
         bound = bound or f"at most {self.maximum:.0%}"
         return f"Warn when {self.metric} is not {bound} for the day."
 
-    def evaluate(self, value: float | None) -> dg.AssetCheckResult:
-        ok = value is None or (
-            (self.minimum is None or value >= self.minimum)
-            and (self.maximum is None or value <= self.maximum)
+    def breached(self, value: float | None) -> bool:
+        return value is not None and (
+            (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
         )
+
+    def evaluate(self, by_day: dict[date, dict[str, float | None]]) -> dg.AssetCheckResult:
+        """Passes when no day of the run breaches; the value shown is the last day's."""
+        last = by_day[max(by_day)].get(self.metric)
+        bad = [
+            day.isoformat()
+            for day, values in by_day.items()
+            if self.breached(values.get(self.metric))
+        ]
         return dg.AssetCheckResult(
             check_name=self.check_name,
-            passed=ok,
+            passed=not bad,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
-                "value": dg.MetadataValue.float(value) if value is not None else "no data",
+                "value": dg.MetadataValue.float(last) if last is not None else "no data",
                 "threshold": self.minimum if self.minimum is not None else self.maximum,
+                "days_breached": ", ".join(bad) or "none",
             },
         )
 
@@ -66,9 +82,10 @@ LABEL_METRICS_KEY = dg.AssetKey("label_metrics")
 
 def _metrics_table(values: list[LabelValue]) -> str:
     return markdown_table(
-        ["label", "kind", "segment", "value", "numerator", "denominator"],
+        ["day", "label", "kind", "segment", "value", "numerator", "denominator"],
         [
             (
+                v.day.isoformat(),
                 v.label,
                 v.kind,
                 f"{v.dimension}={v.segment}" if v.dimension else "all",
@@ -89,6 +106,7 @@ def label_metrics_asset(
         group_name="metrics",
         deps=["stg_events", "ml_response_samples"],
         partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"postgres"},
         description=(
             "ML label metrics per day (and per model where the label groups by it), from the "
@@ -104,23 +122,31 @@ def label_metrics_asset(
         database: DatabaseResource,
         datasets: DatasetStorageResource,
     ) -> dg.MaterializeResult:
-        day = partition_day(context)
-        window = day_window(day)
-        with database.connect() as conn:
-            values = compute_labels(conn, plan.labels.values(), day, window)
-            store_labels(conn, day, values)
-            history = label_history(conn, day, CHART_DAYS)
-            dislikes, thumbs = conn.execute(query("select_dislike_rate"), window).fetchone() or (
-                None,
-                None,
-            )
-        overall = {v.label: v.value for v in values if not v.dimension}
-        overall[DISLIKE_RATE] = dislikes / thumbs if thumbs else None
-        png = label_chart_png(history, f"Label metrics, {CHART_DAYS} days to {day}")
+        window = context.partition_time_window
+        days = window_days(window)
         store = datasets.store()
-        chart_parts = label_chart_parts(day)
-        store.put_bytes(png, *chart_parts)
-        image = base64.b64encode(png).decode()
+        with database.connect() as conn:
+            values = compute_labels(conn, plan.labels.values(), window)
+            store_labels(conn, window, values)
+            dislike_rates = dict(conn.execute(query("select_dislike_rate"), window).fetchall())
+            charts = {
+                day: label_chart_png(
+                    label_history(conn, day, CHART_DAYS),
+                    f"Label metrics, {CHART_DAYS} days to {day}",
+                )
+                for day in days
+            }
+        for day, chart in charts.items():
+            store.put_bytes(chart, *label_chart_parts(day))
+        by_day: dict[date, dict[str, float | None]] = defaultdict(dict)
+        for v in values:
+            if not v.dimension:
+                by_day[v.day][v.label] = v.value
+        for day in days:
+            by_day[day][DISLIKE_RATE] = dislike_rates.get(day)
+        overall = by_day[days[-1]]
+        chart_parts = label_chart_parts(days[-1])
+        image = base64.b64encode(charts[days[-1]]).decode()
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(len(values)),
@@ -133,7 +159,7 @@ def label_metrics_asset(
                     if value is not None
                 },
             },
-            check_results=[t.evaluate(overall.get(t.metric)) for t in THRESHOLDS],
+            check_results=[t.evaluate(by_day) for t in THRESHOLDS],
         )
 
     return label_metrics

@@ -3,25 +3,28 @@
 The checks run with the materialization and read back what was written: the row counts of the
 source window, the Parquet footer, the parsed CSV and the manifest must agree, and no exported
 text may still hold a PII pattern. A freshness check expects the nightly partition by 03:00 UTC.
+
+A backfill writes its whole range in one run (`BackfillPolicy.single_run`), a day's files at a
+time; the checks then hold for every day of the range and name the days that break them.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
 from everreach.datasets import (
     PartitionCounts,
     count_partition,
-    day_window,
     partition_parts,
     pii_findings,
     preview_rows,
     write_partition,
 )
+from everreach.days import window_days
 from everreach.sql_models import SqlModel, qualified
 from everreach_dagster.metadata import markdown_table
-from everreach_dagster.partitions import partition_day
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource
 
 TEXT_COLUMNS = ("prompt_text", "response_text")
@@ -34,25 +37,41 @@ def dataset_key(model: SqlModel) -> dg.AssetKey:
     return dg.AssetKey(["datasets", model.name])
 
 
-def _row_count_check(source_rows: int, counts: PartitionCounts) -> dg.AssetCheckResult:
+def _row_count_check(
+    source_rows: dict[date, int], counts: dict[date, PartitionCounts]
+) -> dg.AssetCheckResult:
+    """Every day's rows agree in the source window, the manifest, the Parquet and the CSV."""
     seen = {
-        "source": source_rows,
-        "manifest": counts.manifest,
-        "parquet": counts.parquet,
-        "csv": counts.csv,
+        day: {
+            "source": source_rows.get(day, 0),
+            "manifest": c.manifest,
+            "parquet": c.parquet,
+            "csv": c.csv,
+        }
+        for day, c in counts.items()
     }
+    disagreeing = [day.isoformat() for day, n in seen.items() if len(set(n.values())) != 1]
+    totals: Counter[str] = Counter()
+    for n in seen.values():
+        totals.update(n)
     return dg.AssetCheckResult(
         check_name=ROW_COUNTS_CHECK,
-        passed=len(set(seen.values())) == 1,
-        metadata={f"{name}_rows": dg.MetadataValue.int(n) for name, n in seen.items()},
+        passed=not disagreeing,
+        metadata={
+            **{f"{name}_rows": dg.MetadataValue.int(n) for name, n in totals.items()},
+            "days_disagreeing": ", ".join(disagreeing) or "none",
+        },
     )
 
 
-def _pii_check(findings: dict[str, int]) -> dg.AssetCheckResult:
+def _pii_check(findings: list[dict[str, int]]) -> dg.AssetCheckResult:
+    totals: Counter[str] = Counter()
+    for day_findings in findings:
+        totals.update(day_findings)
     return dg.AssetCheckResult(
         check_name=PII_CHECK,
-        passed=not any(findings.values()),
-        metadata={f"{column}_values_with_pii": n for column, n in findings.items()},
+        passed=not any(totals.values()),
+        metadata={f"{column}_values_with_pii": n for column, n in totals.items()},
     )
 
 
@@ -65,6 +84,7 @@ def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.As
         group_name="ml",
         deps=[model.name],
         partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"parquet", "csv"},
         description=(
             f"Daily files of {model.name} under the datasets root, Hive-style: "
@@ -86,23 +106,28 @@ def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.As
         database: DatabaseResource,
         datasets: DatasetStorageResource,
     ) -> dg.MaterializeResult:
-        day = partition_day(context)
+        window = context.partition_time_window
+        days = window_days(window)
         store = datasets.store()
-        start, end = day_window(day)
+        column = model.partition_column
         with database.connect() as conn:
-            manifest = write_partition(conn, store, model, day)
-            row = conn.execute(
-                f"SELECT count(*) FROM {qualified(model.name)} "
-                f"WHERE {model.partition_column} >= %s AND {model.partition_column} < %s",
-                (start, end),
-            ).fetchone()
-        source_rows = row[0] if row else 0
-        folder = store.uri_of(*partition_parts(model.name, day))
-        preview = preview_rows(store, model.name, day, 5)
-        context.log.info(f"wrote {manifest.rows} rows to {folder}")
+            manifests = [write_partition(conn, store, model, day) for day in days]
+            source_rows = dict(
+                conn.execute(
+                    f"SELECT ({column} AT TIME ZONE 'UTC')::date, count(*) "
+                    f"FROM {qualified(model.name)} "
+                    f"WHERE {column} >= %s AND {column} < %s GROUP BY 1",
+                    window,
+                ).fetchall()
+            )
+        last, manifest = days[-1], manifests[-1]
+        folder = store.uri_of(*partition_parts(model.name, last))
+        preview = preview_rows(store, model.name, last, 5)
+        rows = sum(m.rows for m in manifests)
+        context.log.info(f"wrote {rows} rows over {len(days)} day(s), the last to {folder}")
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": dg.MetadataValue.int(manifest.rows),
+                "dagster/row_count": dg.MetadataValue.int(rows),
                 "dagster/column_schema": dg.TableSchema(
                     columns=[dg.TableColumn(c["name"], c["type"]) for c in manifest.columns]
                 ),
@@ -110,7 +135,11 @@ def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.As
                 if store.is_s3
                 else dg.MetadataValue.path(folder),
                 "files": dg.MetadataValue.json(
-                    {f.name: {"sha256": f.sha256, "bytes": f.bytes} for f in manifest.files}
+                    {
+                        f"dt={day.isoformat()}/{f.name}": {"sha256": f.sha256, "bytes": f.bytes}
+                        for day, m in zip(days, manifests, strict=True)
+                        for f in m.files
+                    }
                 ),
                 "code_version": manifest.code_version,
                 "preview": dg.MetadataValue.md(
@@ -121,8 +150,10 @@ def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.As
                 ),
             },
             check_results=[
-                _row_count_check(source_rows, count_partition(store, model.name, day)),
-                _pii_check(pii_findings(store, model.name, day, TEXT_COLUMNS)),
+                _row_count_check(
+                    source_rows, {day: count_partition(store, model.name, day) for day in days}
+                ),
+                _pii_check([pii_findings(store, model.name, day, TEXT_COLUMNS) for day in days]),
             ],
         )
 

@@ -290,6 +290,46 @@ def test_partition_written_twice_has_the_same_sha256(seeded: Seeded) -> None:
     assert (folder / "part-00000.parquet").read_bytes() == parquet_before
 
 
+def test_a_backfill_run_over_the_range_equals_the_day_by_day_runs(
+    seeded: Seeded, db_of, tmp_path: Path
+) -> None:
+    """One run over the three days (what a backfill does under `BackfillPolicy.single_run`)
+    writes the same label rows and byte-identical files as the per-day runs of the fixture."""
+    metrics_sql = (
+        "SELECT day, label, segment, value, numerator, denominator FROM analytics.label_metrics "
+        "WHERE day = ANY(%s) ORDER BY day, label, segment"
+    )
+    before = db_of(seeded).execute(metrics_sql, (TRAFFIC_DAYS,)).fetchall()
+    result = dg.materialize(
+        seeded.graph.daily,
+        resources=seeded.resources(tmp_path),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": TRAFFIC_DAYS[0].isoformat(),
+            "dagster/asset_partition_range_end": TRAFFIC_DAYS[-1].isoformat(),
+        },
+    )
+    assert result.success
+    for node in ("ml_response_samples", "label_metrics"):
+        reported = {m.partition for m in result.asset_materializations_for_node(node)}
+        assert reported == {d.isoformat() for d in TRAFFIC_DAYS}, node
+    after = db_of(seeded).execute(metrics_sql, (TRAFFIC_DAYS,)).fetchall()
+    assert len(after) == len(before) > len(TRAFFIC_DAYS)
+    for old, new in zip(before, after, strict=True):
+        assert old[:3] == new[:3] and old[5] == new[5]
+        assert new[3] == pytest.approx(old[3], rel=1e-9) if old[3] is not None else new[3] is None
+    for day in TRAFFIC_DAYS:
+        ranged = read_manifest(DatasetStore.local(tmp_path), "ml_response_samples", day)
+        daily = read_manifest(DatasetStore.local(seeded.root), "ml_response_samples", day)
+        assert ranged.rows > 0
+        assert [f.sha256 for f in ranged.files] == [f.sha256 for f in daily.files]
+        assert (tmp_path / "charts" / "label_metrics" / f"dt={day}" / "label_metrics.png").exists()
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["row_counts_match"].passed
+    assert checks["row_counts_match"].metadata["days_disagreeing"].value == "none"
+    assert checks["no_pii_in_text"].passed
+
+
 def test_checks_pass_and_alerts_follow_the_thresholds(seeded: Seeded) -> None:
     day = TRAFFIC_DAYS[-1]
     result = materialize(seeded, seeded.graph.daily, day)

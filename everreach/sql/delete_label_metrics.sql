@@ -1,0 +1,1 @@
+DELETE FROM analytics.label_metrics WHERE day >= %s AND day < %s

@@ -1,1 +1,0 @@
-DELETE FROM analytics.label_metrics WHERE day = %s
