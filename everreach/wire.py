@@ -33,6 +33,16 @@ class WireEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     device_model: ShortText | None = None
 
 
+class WireBatch(msgspec.Struct, forbid_unknown_fields=False):
+    """`{"batch": [...], "sent_at": ...}`, decoded straight from the JSON text (the fast path)."""
+
+    batch: list[WireEvent]
+    sent_at: datetime | None = None
+
+
+_BATCH_DECODER = msgspec.json.Decoder(WireBatch)
+
+
 class WireRequest(msgspec.Struct, frozen=True):
     """The decoded request: its events and the batch-level `sent_at`, if any."""
 
@@ -46,15 +56,10 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False
 
 
@@ -98,7 +103,8 @@ def parse_json(body: bytes) -> Any:
         raise ClientFault(
             422, "too_deep", f"the body nests deeper than {MAX_PROPERTY_DEPTH} levels"
         ) from exc
-    if _depth_exceeds(obj, MAX_PROPERTY_DEPTH + 3):  # + envelope, batch list, event object
+    if isinstance(obj, dict | list) and _depth_exceeds(obj, MAX_PROPERTY_DEPTH + 3):
+        # + 3: the envelope, the batch list and the event object
         raise ClientFault(
             422, "too_deep", f"event properties nest deeper than {MAX_PROPERTY_DEPTH} levels"
         )
@@ -117,8 +123,35 @@ def check_batch_size(count: int, max_events: int) -> None:
         )
 
 
+def _decode_valid_batch(body: bytes, max_events: int) -> WireRequest | None:
+    """A well-formed batch decoded in one typed pass, or None to take the checked path.
+
+    Decoding to Python values and then converting them cost a fifth of the collector's CPU;
+    msgspec can check the types while it reads the JSON. Anything unusual (not a batch, a type
+    error, too many or no events, too deep, a NUL) returns None, and `decode_checked` decodes the
+    body again so the client gets the precise error: the fast path never decides an error.
+    """
+    if b'"batch"' not in body or b"\\u0000" in body:
+        return None
+    try:
+        decoded = _BATCH_DECODER.decode(body)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+    events = decoded.batch
+    if not 0 < len(events) <= max_events or any(
+        _depth_exceeds(e.props, MAX_PROPERTY_DEPTH) for e in events if e.props
+    ):
+        return None
+    return WireRequest(events=events, sent_at=decoded.sent_at, is_batch=True)
+
+
 def decode_request(body: bytes, max_events: int) -> WireRequest:
     """Decode a collector body or raise a `ClientFault` naming what is wrong."""
+    return _decode_valid_batch(body, max_events) or decode_checked(body, max_events)
+
+
+def decode_checked(body: bytes, max_events: int) -> WireRequest:
+    """Decode step by step (JSON, envelope, limits, types), raising the precise `ClientFault`."""
     obj = parse_json(body)
     if not isinstance(obj, dict):
         raise ClientFault(
