@@ -44,13 +44,16 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # autocommit: a collector request is one statement, its own transaction, so there is no
+        # BEGIN and COMMIT round trip around it; work of several statements opens a transaction
+        # itself (`conn.transaction()`, as everreach.rls and the forwarder do).
         pool = AsyncConnectionPool(
             database_url,
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             timeout=settings.db_pool_timeout_s,
             open=False,
-            kwargs={"connect_timeout": 3},
+            kwargs={"connect_timeout": 3, "autocommit": True},
         )
         await pool.open(wait=False)
         limiter = build_rate_limiter(

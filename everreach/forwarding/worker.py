@@ -121,7 +121,7 @@ class Forwarder:
             attempt = judge(response)
         except Exception as exc:  # refused, reset, timed out, bad URL: all mean "try again"
             attempt = failed_to_send(exc)
-        async with self._pool.connection() as conn:
+        async with self._pool.connection() as conn, conn.transaction():
             return await self._record(conn, sender.name, claim, attempt)
 
     async def _record(
