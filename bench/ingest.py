@@ -1,8 +1,10 @@
 """Ingest benchmark (`make bench-ingest`): our collector against two baselines in the same run.
 
 1. Throughput: batches of 100 realistic events over HTTP from a separate load process, against
-   (a) a naive collector on the same framework (one INSERT per event, commit per request) and
-   (b) raw `COPY` of the same rows straight into Postgres.
+   (a) a naive collector on the same framework (one INSERT per event, commit per request),
+   (b) raw `COPY` of the same rows straight into Postgres, and
+   (c) an empty collector on the same framework (reads the body, stores nothing): the ceiling
+   that uvicorn, Litestar and the load generator leave on this box.
 2. Latency: single-event requests at a fixed 500 requests/s for 30 s: p50/p95/p99 and errors.
 
 The collector's rate limit is raised for the run (every synthetic device sends far more than 600
@@ -84,13 +86,14 @@ def measure_http(
     events: int,
     concurrency: int,
     database_url: str,
+    stores: bool = True,
 ) -> float:
     truncate(database_url)
     base_url = f"http://127.0.0.1:{port}"
     with api_subprocess(args, env, port, cwd=REPO):
         print(f"  {label}: sending {events} events in batches of {BATCH}...", flush=True)
         result = run_load("throughput", base_url, str(bodies_file), str(concurrency))
-    stored = count_rows(database_url)
+    stored = count_rows(database_url) if stores else events
     rate = events / result["seconds"]
     print(
         f"  {label}: {rate:,.0f} events/s ({result['seconds']:.1f} s, "
@@ -194,6 +197,18 @@ def main() -> None:
                 database.url,
             )
         copy = measure_copy(events, database.url)
+        empty_port = free_port()
+        ceiling = measure_http(
+            "empty collector",
+            ["-m", "bench.empty_collector", str(empty_port)],
+            {},
+            empty_port,
+            bodies_file,
+            len(events),
+            options.concurrency,
+            database.url,
+            stores=False,
+        )
 
         print(f"latency (single events at {options.rate:.0f} req/s for {options.seconds:.0f} s):")
         truncate(database.url)
@@ -217,8 +232,12 @@ def main() -> None:
         f"{f'{two_workers:,.0f} events/s' if two_workers else 'not run (no Redis)'} | |",
         f"| naive collector (same framework) | {naive:,.0f} events/s | |",
         f"| raw COPY into app_events | {copy:,.0f} events/s | |",
+        f"| empty collector (same framework, stores nothing): the HTTP ceiling | "
+        f"{ceiling:,.0f} events/s | |",
         f"| ratio to naive | {ours / naive:.1f}× | ≥ 10× |",
         f"| share of raw COPY | {100 * ours / copy:.0f} % | ≥ 25 % |",
+        f"| raw COPY / naive (what storage alone could gain) | {copy / naive:.1f}× | |",
+        f"| share of the HTTP ceiling | {100 * ours / ceiling:.0f} % | |",
         f"| single-event latency p50 / p95 / p99 at {result['achieved_rate']:.0f} req/s | "
         f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms | p99 < 20 ms |",
         f"| errors during the latency run | {result['errors']} | 0 |",

@@ -13,4 +13,3 @@ def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
     return dg.DailyPartitionsDefinition(
         start_date=settings.partitions_start, end_offset=1, timezone="UTC"
     )
-
