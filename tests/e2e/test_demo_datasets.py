@@ -25,7 +25,11 @@ def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> 
     assert chart and Path(chart.group(1)).read_bytes().startswith(b"\x89PNG")
     table = out.split("label metrics, one bar per day", 1)[1]
     for label in ("copy_rate", "dwell_ms", "helpful", "onboarding_completion_rate"):
-        # a label, its daily bars, and its latest value (or "-" if it never had data)
-        assert re.search(rf"^  {label}\s+[▁▂▃▄▅▆▇█ ]+\s+(-|[\d.]+)\s+\d+$", table, re.M), label
+        # a label, its daily bars, and its latest value (or "-" if it never had data); a net
+        # count such as `helpful` (likes minus dislikes) can be negative
+        assert re.search(rf"^  {label}\s+[▁▂▃▄▅▆▇█ ]+\s+(-|-?[\d.]+)\s+\d+$", table, re.M), (
+            label,
+            table,
+        )
     assert re.search(r"failed dagster runs\s+0$", out, re.M)
     assert (home.resolve() / "dagster" / "dagster.yaml").exists()
