@@ -56,29 +56,32 @@ def materialize_demo_days(settings: Settings, database: Database) -> DatasetsRes
     graph = build_assets(settings)
     resources = default_resources(settings, database.url)
     days = demo_days(database.url)
-    failed = 0
     with dg.DagsterInstance.get() as instance:
-        click.echo(f"materializing {len(graph.unpartitioned)} models and {len(days)} day(s)")
-        failed += not dg.materialize(
-            graph.unpartitioned,
-            resources=resources,
-            instance=instance,
-            raise_on_error=False,
-            run_config=QUIET_RUN,
-        ).success
-        if days:
-            click.echo(f"materializing {days[0]} to {days[-1]} in one run, as a backfill does")
-            failed += not dg.materialize(
-                graph.daily,
+
+        def failed_run(
+            assets: list[dg.AssetsDefinition], tags: dict[str, str] | None = None
+        ) -> bool:
+            """One quiet in-process run on the persistent instance: True if it failed."""
+            return not dg.materialize(
+                assets,
                 resources=resources,
                 instance=instance,
                 raise_on_error=False,
                 run_config=QUIET_RUN,
+                tags=tags,
+            ).success
+
+        click.echo(f"materializing {len(graph.unpartitioned)} models and {len(days)} day(s)")
+        failed = int(failed_run(graph.unpartitioned))
+        if days:
+            click.echo(f"materializing {days[0]} to {days[-1]} in one run, as a backfill does")
+            failed += failed_run(
+                graph.daily,
                 tags={
                     "dagster/asset_partition_range_start": days[0].isoformat(),
                     "dagster/asset_partition_range_end": days[-1].isoformat(),
                 },
-            ).success
+            )
     store = resources["datasets"].store()  # type: ignore[attr-defined]
     with psycopg.connect(database.url) as conn:
         rows = conn.execute(
