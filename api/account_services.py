@@ -15,14 +15,14 @@ from typing import Any
 from litestar import Litestar
 from litestar.connection import ASGIConnection
 
-from everreach.accounts import Accounts
-from everreach.credentials import AccountStates
-from everreach.jobs import JobQueue
-from everreach.mail.mailer import Mailer, build_backend
-from everreach.password_reset import PasswordResets, ResetLimits
-from everreach.passwords import PasswordHasher
-from everreach.ratelimit import build_rate_limiter
-from everreach.settings import Settings
+from everreach.accounts.accounts import Accounts
+from everreach.accounts.credentials import AccountStates
+from everreach.accounts.jobs import JobQueue
+from everreach.accounts.mail.mailer import Mailer, build_backend
+from everreach.accounts.password_reset import PasswordResets, ResetLimits
+from everreach.accounts.passwords import PasswordHasher
+from everreach.platform.ratelimit import build_rate_limiter
+from everreach.platform.settings import Settings
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Bodies are small msgspec Structs; the auth routes cap the body at 16 KB. The reset request
 always answers 202 with the same body (known or unknown address, rate-limited or not): see
-`everreach.password_reset` for why the work behind it is the same either way.
+`everreach.accounts.password_reset` for why the work behind it is the same either way.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, QueryParameter
 
 from api.account_services import account_services
-from everreach.accounts import Account
-from everreach.password_reset import parse_token
-from everreach.passwords import MAX_LENGTH, MIN_LENGTH
-from everreach.problems import ClientFault
+from everreach.accounts.accounts import Account
+from everreach.accounts.password_reset import parse_token
+from everreach.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from everreach.platform.problems import ClientFault
 
 MAX_AUTH_BODY = 16_384
 Email = Annotated[str, msgspec.Meta(max_length=320)]

@@ -28,13 +28,13 @@ from api.me import MeController
 from api.posthog_capture import PosthogCaptureController
 from api.segment import SegmentController
 from api.services import Services
-from everreach.database import libpq_url
+from everreach.accounts.tokens import TokenCodec, signing_key
 from everreach.forwarding.destinations import forward_destinations
-from everreach.logs import configure_logging
-from everreach.ratelimit import build_rate_limiter
-from everreach.settings import Settings
-from everreach.taxonomy import load_plan
-from everreach.tokens import TokenCodec, signing_key
+from everreach.plan.taxonomy import load_plan
+from everreach.platform.database import libpq_url
+from everreach.platform.logs import configure_logging
+from everreach.platform.ratelimit import build_rate_limiter
+from everreach.platform.settings import Settings
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -46,7 +46,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # autocommit: a collector request is one statement, its own transaction, so there is no
         # BEGIN and COMMIT round trip around it; work of several statements opens a transaction
-        # itself (`conn.transaction()`, as everreach.rls and the forwarder do).
+        # itself (`conn.transaction()`, as everreach.platform.rls and the forwarder do).
         pool = AsyncConnectionPool(
             database_url,
             min_size=settings.db_pool_min,
@@ -87,7 +87,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         ],
         lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        logging_config=None,  # keep everreach.logs' structured format (Litestar would replace it)
+        logging_config=None,  # keep everreach.platform.logs' structured format (Litestar would replace it)
         openapi_config=OpenAPIConfig(
             title="EverReach analytics API",
             version="0.1.0",

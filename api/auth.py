@@ -3,7 +3,7 @@
 Authentication is optional on the collector, but a token that is present must be valid: an
 invalid, expired or tampered token is a 401, never a silent fall-back to anonymous. Valid means
 signed, unexpired, and not revoked: a token issued before its account's last password change, or
-carrying a role the account no longer has, is refused (`everreach.credentials` caches the lookup
+carrying a role the account no longer has, is refused (`everreach.accounts.credentials` caches the lookup
 so the collector stays fast). Guards (`api.guards`) build on `optional_claims`.
 """
 
@@ -15,8 +15,8 @@ from litestar.connection import ASGIConnection
 
 from api.account_services import account_services
 from api.services import services
-from everreach.problems import ClientFault
-from everreach.tokens import Claims, InvalidToken
+from everreach.accounts.tokens import Claims, InvalidToken
+from everreach.platform.problems import ClientFault
 
 _SCHEME = "bearer "
 

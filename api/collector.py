@@ -17,12 +17,12 @@ import msgspec
 from litestar import Request
 
 from api.services import Services
-from everreach.ingest import EventResult, Outcome, RequestContext, rate_costs
-from everreach.metrics import INGEST_EVENTS, INGEST_SECONDS
-from everreach.payload import inflate, read_capped
-from everreach.problems import ClientFault
-from everreach.submission import Submission, prepare_submission
-from everreach.submission_store import store_submission
+from everreach.collector.ingest import EventResult, Outcome, RequestContext, rate_costs
+from everreach.collector.payload import inflate, read_capped
+from everreach.collector.submission import Submission, prepare_submission
+from everreach.collector.submission_store import store_submission
+from everreach.platform.metrics import INGEST_EVENTS, INGEST_SECONDS
+from everreach.platform.problems import ClientFault
 
 
 class IngestResponse(msgspec.Struct, kw_only=True):

@@ -15,9 +15,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from psycopg_pool import PoolTimeout
 
-from everreach.metrics import INGEST_REJECTED_REQUESTS
-from everreach.problems import ClientFault
-from everreach.ratelimit import RateLimiterUnavailable
+from everreach.platform.metrics import INGEST_REJECTED_REQUESTS
+from everreach.platform.problems import ClientFault
+from everreach.platform.ratelimit import RateLimiterUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://everreach.dev/problems/"

@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from litestar import Litestar
 
 from everreach.forwarding.worker import forwarding_in_background
-from everreach.settings import Settings
+from everreach.platform.settings import Settings
 
 
 def forwarder_lifespan(

@@ -1,4 +1,4 @@
-"""The caller's own data, read through row-level security (`everreach.rls.as_reader`)."""
+"""The caller's own data, read through row-level security (`everreach.platform.rls.as_reader`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 
 from api.guards import required_claims
 from api.services import services
-from everreach.user_events import MAX_PAGE, EventsPage, user_events_page
+from everreach.accounts.user_events import MAX_PAGE, EventsPage, user_events_page
 
 
 class MeController(Controller):

@@ -2,7 +2,7 @@
 
 `/batch/` (posthog-python, posthog-react-native, posthog-node), `/e/` and `/i/v0/e/`
 (posthog-js) and `/capture/` (single events) all accept every body shape and encoding PostHog's
-SDKs send (see `everreach.sdk_formats.posthog`); the events then go through the same pipeline as
+SDKs send (see `everreach.collector.sdk_formats.posthog`); the events then go through the same pipeline as
 /v1/ingest.
 """
 
@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, post
 
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.services import services
-from everreach.sdk_formats.posthog import CaptureRequest, decode_capture
+from everreach.collector.sdk_formats.posthog import CaptureRequest, decode_capture
 
 
 class CaptureResponse(IngestResponse, kw_only=True):
@@ -29,7 +29,7 @@ class PosthogCaptureController(Controller):
 
     @post(
         ["/batch", "/e", "/i/v0/e", "/capture"],
-        request_max_body_size=None,  # capped after decoding (everreach.payload)
+        request_max_body_size=None,  # capped after decoding (everreach.collector.payload)
         status_code=200,
         summary="PostHog capture API",
         description=(

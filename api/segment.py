@@ -1,7 +1,7 @@
 """Segment's HTTP tracking API, so an app instrumented with a Segment SDK can point at us.
 
 `/v1/batch` and the single calls `/v1/track`, `/v1/identify`, `/v1/alias`, `/v1/page`,
-`/v1/screen`, `/v1/group` (see `everreach.sdk_formats.segment`); the events then go through the
+`/v1/screen`, `/v1/group` (see `everreach.collector.sdk_formats.segment`); the events then go through the
 same pipeline as /v1/ingest. Errors are problem details that also carry Segment's `message`
 field, which Segment's SDKs log.
 """
@@ -15,8 +15,8 @@ from litestar import Controller, Request, Response, post
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.errors import problem_response
 from api.services import services
-from everreach.problems import ClientFault
-from everreach.sdk_formats.segment import MESSAGE_TYPES, decode_segment
+from everreach.collector.sdk_formats.segment import MESSAGE_TYPES, decode_segment
+from everreach.platform.problems import ClientFault
 
 
 class SegmentResponse(IngestResponse, kw_only=True):
@@ -37,7 +37,7 @@ class SegmentController(Controller):
 
     @post(
         [f"/{call}" for call in ("batch", *MESSAGE_TYPES)],
-        request_max_body_size=None,  # capped after decoding (everreach.payload)
+        request_max_body_size=None,  # capped after decoding (everreach.collector.payload)
         status_code=200,
         summary="Segment HTTP tracking API",
         description=(

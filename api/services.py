@@ -8,10 +8,10 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from psycopg_pool import AsyncConnectionPool
 
-from everreach.ratelimit import RateLimiter
-from everreach.settings import Settings
-from everreach.taxonomy import TrackingPlan
-from everreach.tokens import TokenCodec
+from everreach.accounts.tokens import TokenCodec
+from everreach.plan.taxonomy import TrackingPlan
+from everreach.platform.ratelimit import RateLimiter
+from everreach.platform.settings import Settings
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Token-check benchmark (`make bench-auth`): what revocation checking costs the collector.
 
 Every authenticated request asks whether its token was issued before the account's last password
-change (`everreach.credentials`). Three runs against the same API build, same database, one
+change (`everreach.accounts.credentials`). Three runs against the same API build, same database, one
 process each, single-event `POST /v1/ingest` requests sent one after another:
 
 - baseline: the token's subject has no account (nothing to look up beyond the cache's miss path)
@@ -24,7 +24,7 @@ import httpx
 
 from api.server import api_subprocess, free_port
 from bench.environment import REPO, bench_database, machine_description
-from everreach.tokens import TokenCodec
+from everreach.accounts.tokens import TokenCodec
 
 SECRET = "bench-only-signing-key-" + "0" * 32
 PASSWORD = "bench password 1"
@@ -56,7 +56,7 @@ def measure(database_url: str, home: Path, cache_s: float, real_account: bool, n
         "EVERREACH_RATE_LIMIT_EVENTS": "100000000",
         "EVERREACH_LOG_LEVEL": "WARNING",
     }
-    args = ["-m", "everreach", "serve", "--port", str(port)]
+    args = ["-m", "everreach_cli", "serve", "--port", str(port)]
     with (
         api_subprocess(args, env, port, cwd=REPO),
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,

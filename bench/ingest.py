@@ -29,7 +29,7 @@ import psycopg
 
 from api.server import api_subprocess, free_port
 from bench.environment import REPO, bench_database, machine_description, report
-from everreach.synthetic import generate_traffic
+from everreach_cli.synthetic import generate_traffic
 
 BATCH = 100
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -161,7 +161,7 @@ def main() -> None:
             "EVERREACH_LOG_LEVEL": "WARNING",
         }
         port = free_port()
-        ours_args = ["-m", "everreach", "serve", "--port", str(port)]
+        ours_args = ["-m", "everreach_cli", "serve", "--port", str(port)]
         print("throughput (batches of 100 over HTTP):")
         ours = measure_http(
             "everreach",

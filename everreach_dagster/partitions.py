@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from everreach.settings import Settings
+from everreach.platform.settings import Settings
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:

@@ -13,10 +13,10 @@ import psycopg
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
-from everreach.database import Database, libpq_url, open_database
-from everreach.datasets import DatasetStore, presigner
-from everreach.migrate import upgrade
-from everreach.settings import Settings
+from everreach.datasets.datasets import DatasetStore, presigner
+from everreach.platform.database import Database, libpq_url, open_database
+from everreach.platform.migrate import upgrade
+from everreach.platform.settings import Settings
 
 
 class DatabaseResource(dg.ConfigurableResource):

@@ -19,10 +19,10 @@ import pytest
 
 from api.app import create_app
 from api.server import serve_in_thread
-from everreach.embedded_pg import start_embedded
-from everreach.migrate import scratch_database
-from everreach.settings import Settings
-from everreach.tokens import TokenCodec
+from everreach.accounts.tokens import TokenCodec
+from everreach.platform.embedded_pg import start_embedded
+from everreach.platform.migrate import scratch_database
+from everreach.platform.settings import Settings
 
 TEST_JWT_SECRET = "test-only-signing-key-" + "0" * 32
 

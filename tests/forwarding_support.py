@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from everreach.forwarding.worker import run_forwarder
-from everreach.settings import Settings
+from everreach.platform.settings import Settings
 
 WAIT_S = 30.0
 

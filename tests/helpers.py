@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from everreach.tokens import TokenCodec
+from everreach.accounts.tokens import TokenCodec
 
 
 def new_id() -> str:
@@ -52,8 +52,8 @@ def response_props(prompt_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 def serve_args(port: int) -> list[str]:
-    """`python -m everreach serve` on `port`, for tests that run the API in its own process."""
-    return ["-m", "everreach", "serve", "--port", str(port)]
+    """`python -m everreach_cli serve` on `port`, for tests that run the API in its own process."""
+    return ["-m", "everreach_cli", "serve", "--port", str(port)]
 
 
 def api_env(database_url: str, home: Path, **extra: str) -> dict[str, str]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from everreach.collector.ingest import PreparedEvent
 from everreach.forwarding import posthog, webhook
 from everreach.forwarding.delivery import OutboundRequest
-from everreach.ingest import PreparedEvent
-from everreach.settings import Settings
+from everreach.platform.settings import Settings
 
 PAYLOADS: dict[str, Callable[[PreparedEvent], dict[str, Any]]] = {
     posthog.NAME: posthog.event_payload,

@@ -1,6 +1,6 @@
 """The outbox table's operations: enqueue, claim, record outcomes, redrive, report, clean up.
 
-Each function is one statement from `everreach/sql/outbox_*.sql` on a connection the caller
+Each function is one statement from `sql/outbox_*.sql` on a connection the caller
 owns: `enqueue_deliveries` runs inside the collector's transaction; the worker's calls each run
 in a short transaction of their own, never across an HTTP request.
 """
@@ -15,9 +15,11 @@ from typing import Any
 import msgspec
 from psycopg import AsyncConnection
 
+from everreach.collector.ingest import PreparedEvent
 from everreach.forwarding.destinations import PAYLOADS
-from everreach.ingest import PreparedEvent
-from everreach.sql import query
+from everreach.platform.sql_files import sql_folder
+
+query = sql_folder(__package__)
 
 PURGE_SLICE = 5000
 

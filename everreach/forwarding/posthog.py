@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
+from everreach.collector.ingest import PreparedEvent
 from everreach.forwarding.delivery import OutboundRequest
-from everreach.ingest import PreparedEvent
 
 NAME = "posthog"
 

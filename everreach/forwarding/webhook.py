@@ -32,8 +32,8 @@ from typing import Any
 
 import msgspec
 
+from everreach.collector.ingest import PreparedEvent
 from everreach.forwarding.delivery import OutboundRequest
-from everreach.ingest import PreparedEvent
 
 NAME = "webhook"
 TIMESTAMP_HEADER = "X-EverReach-Timestamp"

@@ -37,7 +37,7 @@ from everreach.forwarding.metrics import (
     FORWARD_OLDEST_PENDING,
     FORWARD_SENT,
 )
-from everreach.settings import Settings
+from everreach.platform.settings import Settings
 
 log = structlog.get_logger(__name__)
 

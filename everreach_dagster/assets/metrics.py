@@ -19,11 +19,16 @@ from datetime import date
 
 import dagster as dg
 
-from everreach.charts import label_chart_parts, label_chart_png
-from everreach.days import window_days
-from everreach.labels import LabelValue, compute_labels, label_history, store_labels
-from everreach.sql import query
-from everreach.taxonomy import TrackingPlan
+from everreach.datasets.charts import label_chart_parts, label_chart_png
+from everreach.datasets.labels import (
+    LabelValue,
+    compute_labels,
+    dislike_rates,
+    label_history,
+    store_labels,
+)
+from everreach.plan.taxonomy import TrackingPlan
+from everreach.platform.days import window_days
 from everreach_dagster.metadata import markdown_table
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource
 
@@ -128,7 +133,7 @@ def label_metrics_asset(
         with database.connect() as conn:
             values = compute_labels(conn, plan.labels.values(), window)
             store_labels(conn, window, values)
-            dislike_rates = dict(conn.execute(query("select_dislike_rate"), window).fetchall())
+            dislike_by_day = dislike_rates(conn, window)
             charts = {
                 day: label_chart_png(
                     label_history(conn, day, CHART_DAYS),
@@ -143,7 +148,7 @@ def label_metrics_asset(
             if not v.dimension:
                 by_day[v.day][v.label] = v.value
         for day in days:
-            by_day[day][DISLIKE_RATE] = dislike_rates.get(day)
+            by_day[day][DISLIKE_RATE] = dislike_by_day.get(day)
         overall = by_day[days[-1]]
         chart_parts = label_chart_parts(days[-1])
         image = base64.b64encode(charts[days[-1]]).decode()

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from everreach.datasets import (
+from everreach.datasets.datasets import (
     PartitionCounts,
     count_partition,
     partition_parts,
@@ -22,8 +22,8 @@ from everreach.datasets import (
     preview_rows,
     write_partition,
 )
-from everreach.days import window_days
-from everreach.sql_models import SqlModel, qualified
+from everreach.datasets.sql_models import SqlModel, qualified
+from everreach.platform.days import window_days
 from everreach_dagster.metadata import markdown_table
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource
 

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from api.server import free_port, spawn_api
-from everreach.database import ensure_database, with_database
-from everreach.embedded_pg import running_postmaster_pid, start_embedded
-from everreach.migrate import upgrade
+from everreach.platform.database import ensure_database, with_database
+from everreach.platform.embedded_pg import running_postmaster_pid, start_embedded
+from everreach.platform.migrate import upgrade
 from tests.helpers import api_env, event, serve_args
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,145 @@
+"""Accounts: sign-up, log-in, roles, and the command-line admin.
+
+Accounts live in `users`, reachable only as the `everreach_service` role (migration 0002), so
+every query here runs inside `as_service`. Emails are compared case-insensitively and stored in
+email-validator's normalised form. A log-in with an unknown email does the same Argon2 work as a
+wrong password and gets the same answer, so the answer does not reveal which emails have accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from psycopg_pool import AsyncConnectionPool
+
+from everreach.accounts.credentials import AccountStates
+from everreach.accounts.passwords import PasswordHasher, check_password_policy
+from everreach.accounts.tokens import TokenCodec, signing_key
+from everreach.platform.problems import ClientFault
+from everreach.platform.rls import as_service
+from everreach.platform.settings import Settings
+from everreach.platform.sql_files import sql_folder
+
+query = sql_folder(__package__)
+
+ROLES = ("user", "admin")
+
+
+def normalize_email(raw: str) -> str:
+    """The address in normalised form, or a 400 `invalid_email`; no DNS lookups."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ClientFault(400, "invalid_email", f"not a valid email address: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Account:
+    user_id: str
+    email: str
+    role: str
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """A successful log-in: the bearer token and what it stands for."""
+
+    access_token: str
+    expires_in: int
+    account: Account
+
+
+class Accounts:
+    """Sign-up, log-in and role changes over one connection pool."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        hasher: PasswordHasher,
+        tokens: TokenCodec,
+        states: AccountStates,
+    ) -> None:
+        self._pool = pool
+        self._hasher = hasher
+        self._tokens = tokens
+        self._states = states
+
+    async def _fetch(self, sql_name: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        async with self._pool.connection() as conn, as_service(conn):
+            cursor = await conn.execute(query(sql_name), params)
+            return await cursor.fetchone()
+
+    async def signup(self, raw_email: str, password: str) -> Account:
+        """A new `user` account; 409 `email_taken` when the address has one."""
+        email = normalize_email(raw_email)
+        check_password_policy(password)
+        row = await self._fetch(
+            "insert_user",
+            {
+                "user_id": uuid.uuid4(),
+                "email": email,
+                "password_hash": await self._hasher.hash(password),
+                "role": "user",
+                "now": datetime.now(UTC),
+            },
+        )
+        if row is None:
+            raise ClientFault(409, "email_taken", "an account with this email already exists")
+        return Account(*row)
+
+    async def login(self, raw_email: str, password: str) -> AccessGrant:
+        """A short-lived token; 401 `invalid_credentials` for an unknown email or wrong password."""
+        row = await self._fetch("find_user_by_email", {"email": raw_email.strip()})
+        verified = await self._hasher.verify(row[3] if row else None, password)
+        if row is None or not verified:
+            raise ClientFault(401, "invalid_credentials", "the email or password is wrong")
+        account = Account(row[0], row[1], row[2])
+        token = self._tokens.issue(account.user_id, role=account.role, now=time.time())
+        return AccessGrant(token, self._tokens.ttl_s, account)
+
+    async def set_role(self, user_id: uuid.UUID, role: str) -> Account:
+        """Change an account's role; its earlier tokens stop working (their role claim is stale)."""
+        if role not in ROLES:
+            raise ClientFault(400, "invalid_role", f"role must be one of {', '.join(ROLES)}")
+        row = await self._fetch("set_user_role", {"user_id": user_id, "role": role})
+        if row is None:
+            raise ClientFault(404, "account_not_found", "no account has this user id")
+        self._states.forget(str(user_id))
+        return Account(*row)
+
+    async def create_admin(self, raw_email: str, password: str) -> tuple[Account, bool]:
+        """An admin with this password: created, or an existing account promoted (True = new)."""
+        email = normalize_email(raw_email)
+        check_password_policy(password)
+        row = await self._fetch(
+            "upsert_admin",
+            {
+                "user_id": uuid.uuid4(),
+                "email": email,
+                "password_hash": await self._hasher.hash(password),
+                "now": datetime.now(UTC),
+            },
+        )
+        assert row is not None  # an upsert always returns its row
+        self._states.forget(row[0])
+        return Account(row[0], row[1], row[2]), bool(row[3])
+
+
+async def create_admin_account(
+    settings: Settings, database_url: str, raw_email: str, password: str
+) -> tuple[Account, bool]:
+    """`everreach create-admin`: `Accounts.create_admin` over a one-connection pool."""
+    async with AsyncConnectionPool(database_url, min_size=1, max_size=1, open=False) as pool:
+        accounts = Accounts(
+            pool,
+            await asyncio.to_thread(PasswordHasher),
+            TokenCodec(signing_key(settings), settings.access_token_ttl_s),
+            AccountStates(pool, settings.credentials_cache_s),
+        )
+        return await accounts.create_admin(raw_email, password)

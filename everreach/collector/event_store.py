@@ -1,0 +1,180 @@
+"""Writing a prepared request to Postgres: events, quarantine, prompts and responses together.
+
+Everything a request produces is one statement (`sql/store_events.sql`, data-modifying CTEs):
+one round trip and one transaction whatever the request's size, and a failure stores nothing.
+Each table's rows travel as one JSON array that Postgres expands with `json_to_recordset`.
+Deduplication is the database's: `ON CONFLICT (event_id) DO NOTHING` with `RETURNING` tells new
+events from ones already stored, across requests and across time, and the side rows (outbox,
+prompts, responses, identity links) are kept for the new events only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+
+from everreach.collector.ingest import EventResult, Outcome, PreparedEvent, quarantine_record
+from everreach.forwarding.outbox import delivery_rows
+from everreach.platform.sql_files import sql_folder
+
+query = sql_folder(__package__)
+
+_json = msgspec.json.Encoder()
+
+PROMPT_EVENT = "prompt_submitted"
+RESPONSE_EVENT = "ai_response_generated"
+SIGNUP_EVENT = "signup_completed"
+
+
+def json_rows(rows: Iterable[Any]) -> str:
+    """Rows as the one JSON array parameter that the `json_to_recordset` statements take.
+
+    One msgspec encode replaces psycopg's per-element array adaptation, which profiling showed
+    to be half of the collector's CPU time.
+    """
+    return _json.encode(list(rows)).decode()
+
+
+def _who(event: PreparedEvent) -> dict[str, Any]:
+    """The columns that identify an event and its person, in every event table."""
+    return {
+        "event_id": event.event_id,
+        "event_name": event.name,
+        "user_id": event.user_id,
+        "anonymous_id": event.anonymous_id,
+    }
+
+
+def event_row(event: PreparedEvent) -> dict[str, Any]:
+    """The columns an event log row has (app_events and sdk_system_events)."""
+    return {
+        **_who(event),
+        "occurred_at": event.occurred_at,
+        "sent_at": event.sent_at,
+        "context": event.context,
+        "properties": event.properties,
+    }
+
+
+def _prompt_row(event: PreparedEvent) -> dict[str, Any]:
+    props = event.properties
+    temperature = props.get("temperature")
+    return {
+        "prompt_id": uuid.UUID(str(props["prompt_id"])),
+        "user_id": event.user_id,
+        "session_id": props.get("session_id"),
+        "contact_id": props.get("contact_id"),
+        "text": props["text"],
+        "model": props.get("model"),
+        "temperature": float(temperature) if temperature is not None else None,
+        "tags": props.get("tags") or [],
+        "created_at": event.occurred_at,
+    }
+
+
+def _response_row(event: PreparedEvent) -> dict[str, Any]:
+    props = event.properties
+    return {
+        "response_id": uuid.UUID(str(props["response_id"])),
+        "prompt_id": uuid.UUID(str(props["prompt_id"])),
+        "user_id": event.user_id,
+        "model": props.get("model"),
+        "text": props["text"],
+        "tokens_out": props.get("tokens_out"),
+        "finish_reason": props.get("finish_reason"),
+        "cost_usd": props.get("cost_usd"),
+        "latency_ms": props.get("latency_ms"),
+        "created_at": event.occurred_at,
+    }
+
+
+def _link_rows(events: list[PreparedEvent]) -> list[dict[str, Any]]:
+    """anonymous_id -> user_id pairs the events reveal, in request order (the first wins).
+
+    An authenticated event carrying the device's anonymous_id links the two; so does
+    signup_completed, whose `user_id` property names the account a pre-auth device just created.
+    """
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        if not event.anonymous_id:
+            continue
+        link = {
+            "event_id": event.event_id,
+            "anonymous_id": event.anonymous_id,
+            "seen_at": event.occurred_at,
+        }
+        if event.user_id:
+            rows.append({**link, "user_id": event.user_id, "source": "event"})
+        signed_up_as = event.properties.get("user_id") if event.name == SIGNUP_EVENT else None
+        if isinstance(signed_up_as, str) and signed_up_as:
+            rows.append({**link, "user_id": signed_up_as, "source": "signup"})
+    return [{**row, "seq": seq} for seq, row in enumerate(rows)]
+
+
+async def store_identity_links(
+    conn: AsyncConnection, links: dict[tuple[str, str], tuple[str, datetime]]
+) -> None:
+    """Insert links (ignoring ones already known); used by every collector endpoint."""
+    if links:
+        rows = (
+            {"anonymous_id": anonymous_id, "user_id": user_id, "source": source, "seen_at": seen}
+            for (anonymous_id, user_id), (source, seen) in links.items()
+        )
+        await conn.execute(query("insert_identity_links"), {"rows": json_rows(rows)})
+
+
+def _side_rows(
+    events: list[PreparedEvent], name: str, to_row: Callable[[PreparedEvent], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows for the events named `name`, tagged with their event and position in the request
+    (the statement keeps the rows of new events only, the last one per key)."""
+    return [
+        {**to_row(event), "event_id": event.event_id, "seq": seq}
+        for seq, event in enumerate(events)
+        if event.name == name
+    ]
+
+
+async def store_request(
+    conn: AsyncConnection,
+    events: list[PreparedEvent],
+    received_at: datetime,
+    forward_to: Collection[str] = (),
+) -> list[EventResult]:
+    """Store a request's events in one statement and say what became of each.
+
+    `forward_to` names the destinations (PostHog, webhook) whose outbox rows for the new events
+    commit with them (see everreach.forwarding). Rows for side tables are sent for every valid
+    event; the statement keeps those of the events that were new.
+    """
+    valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
+    invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
+    params = {
+        "received_at": received_at,
+        "events": json_rows(map(event_row, valid)),
+        "deliveries": json_rows(delivery_rows(valid, forward_to)),
+        "prompts": json_rows(_side_rows(valid, PROMPT_EVENT, _prompt_row)),
+        "responses": json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
+        "links": json_rows(_link_rows(valid)),
+        "quarantine": json_rows(map(_quarantine_row, invalid)),
+    }
+    cursor = await conn.execute(query("store_events"), params)
+    inserted = {row[0] for row in await cursor.fetchall()}
+    return [_result(event, inserted) for event in events]
+
+
+def _quarantine_row(event: PreparedEvent) -> dict[str, Any]:
+    return {**_who(event), "raw": quarantine_record(event), "reasons": event.violations}
+
+
+def _result(event: PreparedEvent, inserted: set[uuid.UUID]) -> EventResult:
+    if not event.is_valid:
+        return EventResult(event.event_id, Outcome.QUARANTINED, event.violations)
+    if event.event_id in inserted and not event.duplicate_in_request:
+        return EventResult(event.event_id, Outcome.ACCEPTED)
+    return EventResult(event.event_id, Outcome.DUPLICATE)

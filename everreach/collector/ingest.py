@@ -1,0 +1,194 @@
+"""The collector pipeline, independent of HTTP: decide what each event becomes.
+
+For every event of a request: give it an id, correct its time for clock skew, check it against
+the tracking plan and the authentication rule, scrub PII from its properties, and say where it
+goes (the event log or the quarantine). Nothing is dropped: an event that fails a rule is kept in
+quarantine with its reasons, and the client is told per event what happened.
+
+Storage is `event_store`'s job; rate limiting is the edge's (it needs the rate key of each event,
+which `PreparedEvent.rate_key` gives).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from everreach.collector.clock import as_utc, corrected_occurred_at
+from everreach.collector.wire import WireEvent
+from everreach.plan.taxonomy import TrackingPlan, Violation
+from everreach.privacy import pii
+
+AUTH_REQUIRED = "auth_required"
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Where the request came from and when it arrived."""
+
+    client_ip: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class AttributedEvent:
+    """A wire event and the user the edge vouches it came from.
+
+    For /v1/ingest that is the bearer token's subject; for the SDK endpoints it is the identified
+    distinct_id / userId of the event itself (the project key authorises the sender, not a user).
+    """
+
+    event: WireEvent
+    user_id: str | None
+
+
+@dataclass
+class PreparedEvent:
+    """One event ready for storage: scrubbed, timed, and either valid or with its violations."""
+
+    event_id: uuid.UUID
+    name: str
+    user_id: str | None
+    anonymous_id: str | None
+    occurred_at: datetime
+    sent_at: datetime | None
+    context: dict[str, Any]
+    properties: dict[str, Any]
+    client_ip: str = ""  # for the rate key only; never stored (an IP address is PII)
+    violations: list[Violation] = field(default_factory=list)
+    duplicate_in_request: bool = False
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.violations
+
+    @property
+    def rate_key(self) -> str:
+        """Whose quota the event counts against: the user, else the device, else the IP."""
+        if self.user_id:
+            return f"user:{self.user_id}"
+        if self.anonymous_id:
+            return f"anon:{self.anonymous_id}"
+        return f"ip:{self.client_ip}"
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What happened to one event, as reported back to the client."""
+
+    event_id: uuid.UUID
+    status: Outcome
+    reasons: list[Violation] = field(default_factory=list)
+
+
+def _context(event: WireEvent) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for key in ("platform", "app_build", "device_model"):
+        value = getattr(event, key)
+        if value is not None:
+            context[key] = value
+    return context
+
+
+def prepare_event(
+    item: AttributedEvent,
+    request: RequestContext,
+    batch_sent_at: datetime | None,
+    plan: TrackingPlan | None,
+    *,
+    skew_threshold_s: float,
+    max_text_chars: int,
+) -> PreparedEvent:
+    """Apply the plan, the auth rule, skew correction and PII scrubbing to one event.
+
+    `plan` None prepares an SDK system event (`$identify`, Segment `page`...): the tracking plan
+    does not govern those, so they get timing and scrubbing but no violations.
+    """
+    event = item.event
+    violations: list[Violation] = []
+    if plan is not None:
+        violations.extend(plan.validate(event.name, event.props))
+        if item.user_id is None and not event.anonymous_id and not plan.is_pre_auth(event.name):
+            violations.append(
+                Violation(
+                    code=AUTH_REQUIRED,
+                    property=None,
+                    detail=f"{event.name!r} needs a logged-in user or an anonymous_id",
+                )
+            )
+    sent_at = event.sent_at or batch_sent_at
+    occurred_at = corrected_occurred_at(
+        event.timestamp, sent_at, request.received_at, skew_threshold_s
+    )
+    properties = pii.scrub(event.props, max_text=max_text_chars)
+    anonymous_id = pii.scrub_text(event.anonymous_id) if event.anonymous_id else None
+    return PreparedEvent(
+        event_id=event.event_id or uuid.uuid4(),
+        name=event.name,
+        user_id=item.user_id,
+        anonymous_id=anonymous_id,
+        occurred_at=occurred_at,
+        sent_at=as_utc(sent_at) if sent_at else None,
+        context=_context(event),
+        client_ip=request.client_ip,
+        properties=properties,  # type: ignore[arg-type]
+        violations=violations,
+    )
+
+
+def prepare_events(
+    items: list[AttributedEvent],
+    request: RequestContext,
+    batch_sent_at: datetime | None,
+    plan: TrackingPlan | None,
+    *,
+    skew_threshold_s: float,
+    max_text_chars: int,
+) -> list[PreparedEvent]:
+    """Prepare every event of a request, marking repeated event_ids within it."""
+    prepared: list[PreparedEvent] = []
+    seen: set[uuid.UUID] = set()
+    for item in items:
+        event = prepare_event(
+            item,
+            request,
+            batch_sent_at,
+            plan,
+            skew_threshold_s=skew_threshold_s,
+            max_text_chars=max_text_chars,
+        )
+        event.duplicate_in_request = event.event_id in seen
+        seen.add(event.event_id)
+        prepared.append(event)
+    return prepared
+
+
+def rate_costs(events: list[PreparedEvent]) -> dict[str, int]:
+    """Events per rate key: the limiter charges events, not requests."""
+    costs: dict[str, int] = {}
+    for event in events:
+        costs[event.rate_key] = costs.get(event.rate_key, 0) + 1
+    return costs
+
+
+def quarantine_record(event: PreparedEvent) -> dict[str, Any]:
+    """The event as received (scrubbed) for the quarantine's `raw` column."""
+    return {
+        "name": event.name,
+        "event_id": str(event.event_id),
+        "user_id": event.user_id,
+        "anonymous_id": event.anonymous_id,
+        "occurred_at": event.occurred_at.isoformat(),
+        "sent_at": event.sent_at.isoformat() if event.sent_at else None,
+        "context": event.context,
+        "props": event.properties,
+    }

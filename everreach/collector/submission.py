@@ -1,0 +1,102 @@
+"""What one collector request asks us to store, whatever wire format it arrived in.
+
+Every collector endpoint (/v1/ingest, the PostHog capture endpoints, the Segment HTTP API) turns
+its body into a `Submission`: plan events (checked against the tracking plan), SDK system events
+(`$pageview`, `$identify`, Segment `identify`/`page`...: stored apart, in `sdk_system_events`,
+never against the plan, so they neither land in quarantine nor in the plan-based datasets), and
+identity claims (anonymous_id -> user_id links that `$identify`, `$create_alias` and Segment
+`identify`/`alias` make). `prepare_submission` runs the shared pipeline steps on all of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from everreach.collector.ingest import (
+    AttributedEvent,
+    PreparedEvent,
+    RequestContext,
+    prepare_events,
+)
+from everreach.plan.taxonomy import TrackingPlan
+from everreach.privacy import pii
+
+COLLECTOR_SOURCE = "collector"
+
+
+@dataclass(frozen=True)
+class IdentityClaim:
+    """An SDK call saying `anonymous_id` is (or became) `user_id`; `event_id` dates it."""
+
+    anonymous_id: str
+    user_id: str
+    source: str  # how we learnt it: posthog_identify, posthog_alias, segment_identify, ...
+    event_id: uuid.UUID
+
+
+@dataclass
+class Submission:
+    """A decoded request: who sent it (`source`) and the events and claims it carries."""
+
+    source: str
+    events: list[AttributedEvent]
+    sent_at: datetime | None = None
+    system_events: list[AttributedEvent] = field(default_factory=list)
+    identity_claims: list[IdentityClaim] = field(default_factory=list)
+
+
+IdentityLinks = dict[tuple[str, str], tuple[str, datetime]]
+
+
+@dataclass
+class PreparedSubmission:
+    """A submission after validation, skew correction and scrubbing, ready to store."""
+
+    source: str
+    events: list[PreparedEvent]
+    system_events: list[PreparedEvent]
+    identity_links: IdentityLinks
+
+    @property
+    def all_events(self) -> list[PreparedEvent]:
+        return self.events + self.system_events
+
+
+def _links(
+    claims: list[IdentityClaim], prepared: list[PreparedEvent], received_at: datetime
+) -> IdentityLinks:
+    """Claims as identity_links rows, dated by their event's corrected time.
+
+    The anonymous id is scrubbed exactly as the event's own anonymous_id is, so a link joins the
+    stored events it is about.
+    """
+    occurred = {event.event_id: event.occurred_at for event in prepared}
+    links: IdentityLinks = {}
+    for claim in claims:
+        anonymous_id = pii.scrub_text(claim.anonymous_id)
+        if anonymous_id and claim.user_id and anonymous_id != claim.user_id:
+            seen_at = occurred.get(claim.event_id, received_at)
+            links.setdefault((anonymous_id, claim.user_id), (claim.source, seen_at))
+    return links
+
+
+def prepare_submission(
+    submission: Submission,
+    request: RequestContext,
+    plan: TrackingPlan,
+    *,
+    skew_threshold_s: float,
+    max_text_chars: int,
+) -> PreparedSubmission:
+    """Run plan validation, the auth rule, skew correction and scrubbing on a submission."""
+    limits = {"skew_threshold_s": skew_threshold_s, "max_text_chars": max_text_chars}
+    events = prepare_events(submission.events, request, submission.sent_at, plan, **limits)
+    system = prepare_events(submission.system_events, request, submission.sent_at, None, **limits)
+    return PreparedSubmission(
+        source=submission.source,
+        events=events,
+        system_events=system,
+        identity_links=_links(submission.identity_claims, events + system, request.received_at),
+    )

@@ -1,0 +1,79 @@
+"""Writing a prepared submission: plan events, SDK system events and identity links, together.
+
+Plan events go through `event_store.store_request` (app_events, quarantine, prompts, responses,
+and whatever else it writes for them); system events go to `sdk_system_events`; identity links
+to `identity_links`. A request with only plan events is one statement (its own transaction);
+otherwise one transaction holds all three, so a request is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+
+from psycopg import AsyncConnection
+
+from everreach.collector.event_store import (
+    event_row,
+    json_rows,
+    store_identity_links,
+    store_request,
+)
+from everreach.collector.ingest import EventResult, Outcome, PreparedEvent
+from everreach.collector.submission import PreparedSubmission
+from everreach.platform.sql_files import sql_folder
+
+query = sql_folder(__package__)
+
+
+async def store_system_events(
+    conn: AsyncConnection, source: str, events: list[PreparedEvent], received_at: datetime
+) -> list[EventResult]:
+    """Insert system events (deduplicated by event_id) and say which were new."""
+    fresh = [e for e in events if not e.duplicate_in_request]
+    inserted: set[uuid.UUID] = set()
+    if fresh:
+        cursor = await conn.execute(
+            query("insert_sdk_system_events"),
+            {
+                "source": source,
+                "received_at": received_at,
+                "rows": json_rows(map(event_row, fresh)),
+            },
+        )
+        inserted = {row[0] for row in await cursor.fetchall()}
+    return [
+        EventResult(
+            e.event_id,
+            Outcome.ACCEPTED
+            if e.event_id in inserted and not e.duplicate_in_request
+            else Outcome.DUPLICATE,
+        )
+        for e in events
+    ]
+
+
+async def store_submission(
+    conn: AsyncConnection,
+    prepared: PreparedSubmission,
+    received_at: datetime,
+    forward_to: Collection[str] = (),
+) -> list[EventResult]:
+    """Store everything a request carries in one transaction; one result per event.
+
+    `forward_to`: destinations whose outbox rows for the accepted plan events commit with them.
+    """
+    if not prepared.identity_links and not prepared.system_events:
+        # The common case (/v1/ingest): one statement, which is its own transaction.
+        return await store_request(conn, prepared.events, received_at, forward_to)
+    async with conn.transaction():
+        # Explicit identify/alias links first: for a pair also seen on a plan event, the call
+        # that made the link names it (source), rather than the event that merely carried it.
+        await store_identity_links(conn, prepared.identity_links)
+        results = await store_request(conn, prepared.events, received_at, forward_to)
+        if prepared.system_events:
+            results += await store_system_events(
+                conn, prepared.source, prepared.system_events, received_at
+            )
+    return results

@@ -1,0 +1,215 @@
+"""ML label metrics, computed from the label definitions of the tracking plan.
+
+Nothing here knows a label by name: each `LabelSpec` of `analytics/events.yml` is turned into a
+query by its kind (net_count, ratio, duration) from the templates `sql/label_*.sql`,
+so adding a label to the plan adds a metric. A metric is computed per UTC day over the stitched
+event view (`analytics.stg_events`: `distinct: user` counts the person, whose pre-auth events are
+linked to their account), and per segment when the label groups `by` denominator properties.
+One query per label covers a whole window of days (grouped by day), so a 30-day backfill costs
+six queries, not 180: each day re-reading the same events was what made per-day runs slow.
+
+Day semantics, per kind:
+* net_count: entities that got a plus or minus event that day; value = mean net count per entity.
+* ratio: denominator keys seen that day; the numerator counts keys seen that day, or, with
+  `within: denominator` or `by`, the day's denominator keys that ever had a numerator event.
+* duration: entities whose first start event that day has an end event at or after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import psycopg
+from psycopg import sql
+
+from everreach.datasets.sql_models import Window, qualified
+from everreach.plan.taxonomy import DurationLabel, LabelSpec, NetCountLabel, RatioLabel, RatioTerm
+from everreach.platform.days import window_days
+from everreach.platform.sql_files import sql_folder
+
+query = sql_folder(__package__)
+
+EVENTS_MODEL = "stg_events"
+TABLE = "analytics.label_metrics"
+# For the label queries only (SET LOCAL): a month of keys fits in memory instead of spilling
+# hashes and sorts to disk, and JIT stays off (it spent a second compiling a 50 ms query).
+_QUERY_SETTINGS = ("SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off")
+_PERCENTILES = {"median": 0.5, "p90": 0.9, "p95": 0.95}
+
+
+@dataclass(frozen=True)
+class LabelValue:
+    """One metric row: a label's value for a day (and a segment, '' for overall)."""
+
+    day: date
+    label: str
+    kind: str
+    dimension: str
+    segment: str
+    value: float | None
+    numerator: float | None
+    denominator: int
+
+
+def _key(distinct: str) -> sql.Composable:
+    if distinct == "user":
+        return sql.SQL("e.person_id")
+    return sql.SQL("(e.properties ->> {})").format(sql.Literal(distinct))
+
+
+_DAY = sql.SQL("(e.occurred_at AT TIME ZONE 'UTC')::date")
+
+
+def _window(window: Window) -> dict[str, sql.Composable]:
+    days = window_days(window)
+    return {
+        "start": sql.Literal(window[0]),
+        "end": sql.Literal(window[1]),
+        "day": _DAY,
+        "days": sql.SQL(
+            "SELECT generate_series({}::date, {}::date, interval '1 day')::date AS day"
+        ).format(sql.Literal(days[0]), sql.Literal(days[-1])),
+    }
+
+
+def _ratio_sql(label: RatioLabel, window: Window) -> sql.Composed:
+    num: RatioTerm = label.numerator
+    den: RatioTerm = label.denominator
+    if label.by:
+        segment = sql.SQL("concat_ws('|', {})").format(
+            sql.SQL(", ").join(
+                sql.SQL("e.properties ->> {}").format(sql.Literal(p)) for p in label.by
+            )
+        )
+    else:
+        segment = sql.Literal("")
+    joined = bool(num.within or label.by)
+    # Joined: the numerator events of the denominator's keys, found by joining from `den` (whose
+    # row count the planner knows, so it weighs one index probe per key against one hash of all
+    # numerator events); else the numerator events of the window.
+    num_source = (
+        sql.SQL("den JOIN {events} AS e ON {key} = den.k").format(
+            events=sql.SQL(qualified(EVENTS_MODEL)), key=_key(num.distinct)
+        )
+        if joined
+        else sql.SQL("{events} AS e").format(events=sql.SQL(qualified(EVENTS_MODEL)))
+    )
+    num_filter = (
+        sql.SQL("TRUE")
+        if joined
+        else sql.SQL("e.occurred_at >= {start} AND e.occurred_at < {end}").format(**_window(window))
+    )
+    return sql.SQL(query("label_ratio")).format(  # type: ignore[arg-type]
+        events=sql.SQL(qualified(EVENTS_MODEL)),
+        num_day=sql.SQL("NULL::date") if joined else _DAY,
+        num_source=num_source,
+        den_key=_key(den.distinct),
+        num_key=_key(num.distinct),
+        den_event=sql.Literal(den.event),
+        num_event=sql.Literal(num.event),
+        joined=sql.Literal(joined),
+        num_filter=num_filter,
+        segment=segment,
+        dimension=sql.Literal("|".join(label.by)),
+        **_window(window),
+    )
+
+
+def _net_count_sql(label: NetCountLabel, window: Window) -> sql.Composed:
+    return sql.SQL(query("label_net_count")).format(  # type: ignore[arg-type]
+        events=sql.SQL(qualified(EVENTS_MODEL)),
+        key=_key(label.key),
+        plus=sql.Literal(list(label.plus)),
+        minus=sql.Literal(list(label.minus)),
+        all_events=sql.Literal(list(label.events)),
+        **_window(window),
+    )
+
+
+def _duration_sql(label: DurationLabel, window: Window) -> sql.Composed:
+    if label.aggregate == "mean":
+        aggregate = sql.SQL("avg(ms)")
+    else:
+        aggregate = sql.SQL("percentile_cont({}) WITHIN GROUP (ORDER BY ms)").format(
+            sql.Literal(_PERCENTILES[label.aggregate])
+        )
+    return sql.SQL(query("label_duration")).format(  # type: ignore[arg-type]
+        events=sql.SQL(qualified(EVENTS_MODEL)),
+        key=_key(label.key),
+        start_event=sql.Literal(label.start),
+        end_events=sql.Literal(list(label.end)),
+        aggregate=aggregate,
+        **_window(window),
+    )
+
+
+def label_sql(label: LabelSpec, window: Window) -> sql.Composed:
+    """The query computing `label` for each day of `window`: rows of (day, dimension, segment,
+    numerator, denominator, value)."""
+    if isinstance(label, RatioLabel):
+        return _ratio_sql(label, window)
+    if isinstance(label, NetCountLabel):
+        return _net_count_sql(label, window)
+    if isinstance(label, DurationLabel):
+        return _duration_sql(label, window)
+    raise TypeError(f"no metric for label kind {label.kind!r}")
+
+
+def compute_labels(
+    conn: psycopg.Connection, labels: Iterable[LabelSpec], window: Window
+) -> list[LabelValue]:
+    """Every label's values for each day of `window`, read from `analytics.stg_events`."""
+    values: list[LabelValue] = []
+    with conn.transaction():
+        for setting in _QUERY_SETTINGS:
+            conn.execute(setting)
+        rows = [(label, row) for label in labels for row in conn.execute(label_sql(label, window))]
+    for label, row in rows:
+        day, dimension, segment, numerator, denominator, value = row
+        values.append(
+            LabelValue(
+                day, label.name, label.kind, dimension, segment, value, numerator, denominator
+            )
+        )
+    return values
+
+
+def store_labels(conn: psycopg.Connection, window: Window, values: list[LabelValue]) -> None:
+    """Replace the window's days in `analytics.label_metrics` (idempotent re-runs, backfills)."""
+    days = window_days(window)
+    with conn.transaction():
+        conn.execute(query("delete_label_metrics"), (days[0], days[-1] + timedelta(days=1)))
+        with conn.cursor() as cur:
+            cur.executemany(
+                query("insert_label_metric"),
+                [
+                    (
+                        v.day,
+                        v.label,
+                        v.kind,
+                        v.dimension,
+                        v.segment,
+                        v.value,
+                        v.numerator,
+                        v.denominator,
+                    )
+                    for v in values
+                ],
+            )
+
+
+def label_history(conn: psycopg.Connection, until: date, days: int) -> list[LabelValue]:
+    """Overall values of every label for the `days` days ending at `until`, for charts."""
+    rows = conn.execute(query("select_label_history"), {"until": until, "days": days}).fetchall()
+    return [LabelValue(*row) for row in rows]
+
+
+def dislike_rates(conn: psycopg.Connection, window: Window) -> dict[date, float | None]:
+    """Per UTC day of `window`: dislikes among the thumbs given to that day's responses.
+
+    Days without thumbs are absent. It reads `ml_response_samples`, not events, because the alert
+    on it judges the dataset the ML engineers train on.
+    """
+    return dict(conn.execute(query("select_dislike_rate"), window).fetchall())

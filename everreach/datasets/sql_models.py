@@ -1,0 +1,227 @@
+"""SQL models: the SELECTs in `dbt_like_sql/`, their dependencies, and how they materialize.
+
+Each `<name>.sql` holds one SELECT. A header of `-- key: value` comment lines says how to
+materialize it (`materialized: view | table | partitioned`; `partition_column:` for partitioned
+models; `group:` and `description:` for the Dagster UI). Inside the SELECT, `{{ ref('other') }}`
+names a dependency and `{{ partition_start }}` / `{{ partition_end }}` bound a partitioned model's
+window (half-open, UTC). Adding a file adds a model: the Dagster edge turns each into an asset.
+
+Models materialize in one schema (`analytics`). A partitioned table deletes its window and
+inserts it again in one transaction, so re-runs and backfills are idempotent. The same models can
+also be rendered as one self-contained SELECT (`inline_select`, dependencies as CTEs) for readers
+that must not depend on what has been materialized, such as the export API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
+SCHEMA = "analytics"
+MATERIALIZATIONS = ("view", "table", "partitioned")
+
+_HEADER = re.compile(r"^--\s*([a-z_]+):\s*(.*)$")
+_CONTINUATION = re.compile(r"^--\s{2,}(.*)$")
+_REF = re.compile(r"\{\{\s*ref\(\s*'([a-z_][a-z0-9_]*)'\s*\)\s*\}\}")
+_BOUND = re.compile(r"\{\{\s*(partition_start|partition_end)\s*\}\}")
+_ANY_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+
+Window = tuple[datetime, datetime]
+
+
+class ModelError(ValueError):
+    """A model file is malformed: bad header, unknown ref, cycle, missing bounds."""
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    """One model file, parsed."""
+
+    name: str
+    body: str
+    materialized: str
+    group: str
+    description: str
+    partition_column: str | None
+    refs: tuple[str, ...]
+    unique_key: str | None = None
+
+    @property
+    def partitioned(self) -> bool:
+        return self.materialized == "partitioned"
+
+    @property
+    def code_version(self) -> str:
+        """Changes when the SQL changes, so Dagster can tell a stale materialization."""
+        return hashlib.sha256(self.body.encode()).hexdigest()[:12]
+
+    def render(self, ref: Callable[[str], str], window: Window | None = None) -> str:
+        """The SELECT with refs resolved by `ref` and the window bounds as timestamptz literals."""
+        if self.partitioned and window is None:
+            raise ModelError(f"model {self.name!r} is partitioned: a window is needed")
+        text = _REF.sub(lambda m: ref(m.group(1)), self.body)
+        if window is not None:
+            bounds = {"partition_start": window[0], "partition_end": window[1]}
+            # isoformat of an aware datetime has no quote: a safe literal.
+            text = _BOUND.sub(lambda m: f"'{bounds[m.group(1)].isoformat()}'::timestamptz", text)
+        return text
+
+
+def parse_model(path: Path) -> SqlModel:
+    """Read one model file; header keys are checked, the SELECT is kept as written."""
+    name = path.stem
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header: dict[str, str] = {}
+    last_key = None
+    body_start = 0
+    for i, line in enumerate(lines):
+        if (cont := _CONTINUATION.match(line)) and last_key:
+            header[last_key] += " " + cont.group(1).strip()
+        elif match := _HEADER.match(line):
+            last_key = match.group(1)
+            header[last_key] = match.group(2).strip()
+        else:
+            body_start = i
+            break
+    body = "\n".join(lines[body_start:]).strip().rstrip(";")
+    materialized = header.get("materialized", "view")
+    if materialized not in MATERIALIZATIONS:
+        raise ModelError(f"{path}: materialized must be one of {MATERIALIZATIONS}")
+    partitioned = materialized == "partitioned"
+    column = header.get("partition_column")
+    has_bounds = {m.group(1) for m in _BOUND.finditer(body)} == {"partition_start", "partition_end"}
+    if partitioned and not (column and has_bounds):
+        raise ModelError(
+            f"{path}: a partitioned model needs `-- partition_column:` and both "
+            "{{ partition_start }} and {{ partition_end }}"
+        )
+    if not partitioned and _BOUND.search(body):
+        raise ModelError(f"{path}: window bounds are only allowed in partitioned models")
+    unique_key = header.get("unique_key")
+    if unique_key and materialized != "table":
+        raise ModelError(f"{path}: unique_key is only for `materialized: table` models")
+    leftover = _ANY_TEMPLATE.search(_BOUND.sub("", _REF.sub("", body)))
+    if leftover:
+        raise ModelError(f"{path}: unknown template expression {leftover.group(0)!r}")
+    return SqlModel(
+        name=name,
+        body=body,
+        materialized=materialized,
+        group=header.get("group", "analytics"),
+        description=header.get("description", ""),
+        partition_column=column if partitioned else None,
+        refs=tuple(dict.fromkeys(m.group(1) for m in _REF.finditer(body))),
+        unique_key=unique_key,
+    )
+
+
+def load_models(directory: Path = MODELS_DIR) -> dict[str, SqlModel]:
+    """Every model in `directory`, in dependency order; unknown refs and cycles fail loudly."""
+    models = {m.name: m for m in map(parse_model, sorted(directory.glob("*.sql")))}
+    for model in models.values():
+        for ref in model.refs:
+            if ref not in models:
+                raise ModelError(f"model {model.name!r} refers to unknown model {ref!r}")
+    try:
+        order = TopologicalSorter({m.name: m.refs for m in models.values()}).static_order()
+        return {name: models[name] for name in order}
+    except CycleError as exc:
+        raise ModelError(f"models depend on each other in a cycle: {exc.args[1]}") from exc
+
+
+def qualified(name: str) -> str:
+    """The relation a materialized model lives in."""
+    return f"{SCHEMA}.{name}"
+
+
+def inline_select(models: Mapping[str, SqlModel], name: str, window: Window | None) -> str:
+    """Model `name` as one SELECT over the source tables, its dependencies inlined as CTEs."""
+    needed: list[str] = []
+
+    def visit(model_name: str) -> None:
+        for ref in models[model_name].refs:
+            visit(ref)
+        if model_name not in needed:
+            needed.append(model_name)
+
+    visit(name)
+    ctes = ",\n".join(
+        f"{n} AS (\n{models[n].render(str, window if models[n].partitioned else None)}\n)"
+        for n in needed
+    )
+    return f"WITH {ctes}\nSELECT * FROM {name}"
+
+
+def _drop_if_kind_changed(conn: psycopg.Connection, model: SqlModel) -> None:
+    """Drop the model's relation when its SQL now asks for another kind (view <-> table).
+
+    CASCADE also drops views built on it; they come later in dependency order and are re-created
+    by the same run (a kind change is rare, like a migration).
+    """
+    row = conn.execute(
+        "SELECT c.relkind FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s",
+        (SCHEMA, model.name),
+    ).fetchone()
+    if row is None:
+        return
+    is_view = row[0] == "v"
+    if is_view != (model.materialized == "view"):
+        kind = sql.SQL("VIEW" if is_view else "TABLE")
+        conn.execute(sql.SQL("DROP {} {} CASCADE").format(kind, sql.Identifier(SCHEMA, model.name)))
+
+
+def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None = None) -> int:
+    """Create or refresh the model in the analytics schema; returns the rows it now holds.
+
+    For a partitioned model that is the rows of `window` only. Runs in one transaction.
+    """
+    target = sql.Identifier(SCHEMA, model.name)
+    select = sql.SQL(model.render(qualified, window))  # type: ignore[arg-type]
+    with conn.transaction():
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+        _drop_if_kind_changed(conn, model)
+        if model.materialized == "view":
+            conn.execute(sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(target, select))
+            return 0
+        conn.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} AS {} WITH NO DATA").format(target, select)
+        )
+        if model.materialized == "table":
+            if model.unique_key:
+                # Declared unique, the key lets the planner drop a LEFT JOIN to this table from
+                # queries that use none of its columns, and probe it where they do.
+                conn.execute(
+                    sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                        sql.Identifier(f"{model.name}_{model.unique_key}_key"),
+                        target,
+                        sql.Identifier(model.unique_key),
+                    )
+                )
+            # Refill in place rather than drop and re-create: views built on this table (a
+            # table model may be a dependency) stay valid while it is refreshed.
+            conn.execute(sql.SQL("TRUNCATE {}").format(target))
+            rows = conn.execute(sql.SQL("INSERT INTO {} {}").format(target, select)).rowcount
+            conn.execute(sql.SQL("ANALYZE {}").format(target))
+            return rows
+        assert window is not None and model.partition_column is not None
+        column = sql.Identifier(model.partition_column)
+        conn.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                sql.Identifier(f"{model.name}_{model.partition_column}_idx"), target, column
+            )
+        )
+        conn.execute(
+            sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(target, column, column),
+            window,
+        )
+        return conn.execute(sql.SQL("INSERT INTO {} {}").format(target, select)).rowcount

@@ -1,0 +1,1 @@
+"""The `everreach` command line and the demo: the one package that imports both edges."""

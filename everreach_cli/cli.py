@@ -1,0 +1,218 @@
+"""The `everreach` command line: serve, migrate, demo, db-url.
+
+Every command resolves the database the same way (EVERREACH_DATABASE_URL, else the embedded
+server under EVERREACH_HOME) and lets go of an embedded server it started when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import click
+
+from everreach.forwarding.destinations import DESTINATIONS
+from everreach.plan.taxonomy import PlanError
+from everreach.platform.database import database_session, libpq_url, with_driver
+from everreach.platform.embedded_pg import start_embedded
+from everreach.platform.logs import configure_logging
+from everreach.platform.migrate import upgrade
+from everreach.platform.settings import Settings
+
+ADMIN_PASSWORD_ENV = "EVERREACH_ADMIN_PASSWORD"
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM as SystemExit: Python's default ends the process at once, skipping `finally`
+    blocks and atexit, which would leave the embedded Postgres running."""
+    raise SystemExit(128 + signum)
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """EverReach analytics: collector API, datasets and metrics."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    ctx.obj = settings
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="API processes; more than one needs EVERREACH_REDIS_URL (one shared rate limit).",
+)
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Run the API (migrating the database first)."""
+    from api.app import create_app
+    from api.server import serve_forever, serve_workers
+
+    if workers > 1 and not settings.redis_url:
+        raise click.ClickException(
+            "several workers would each keep their own rate limit: set EVERREACH_REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0) or run one worker"
+        )
+    with database_session(settings) as database:
+        upgrade(database.url)
+        try:
+            app = create_app(settings, database.url)
+        except PlanError as exc:
+            raise click.ClickException(f"the tracking plan is broken: {exc}") from exc
+        click.echo(f"serving on http://{host}:{port} (OpenAPI at /schema)", err=True)
+        if workers == 1:
+            serve_forever(app, host, port)
+        else:
+            os.environ["EVERREACH_DATABASE_URL"] = database.url
+            serve_workers(host, port, workers)
+
+
+@main.command()
+@click.pass_obj
+def migrate(settings: Settings) -> None:
+    """Apply the database migrations (idempotent)."""
+    with database_session(settings) as database:
+        applied = upgrade(database.url)
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@main.command()
+@click.option("--users", default=60, show_default=True, help="Synthetic users.")
+@click.option("--days", default=14, show_default=True, help="Days of history.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
+@click.pass_obj
+def demo(settings: Settings, users: int, days: int, seed: int) -> None:
+    """Replay synthetic EverReach traffic through the real API and summarise it."""
+    from everreach_cli.demo import print_summary, run_demo
+    from everreach_cli.demo_datasets import materialize_demo_days, print_datasets
+
+    with database_session(settings) as database:
+        result = run_demo(settings, database, users=users, days=days, seed=seed)
+        datasets = materialize_demo_days(settings, database)
+    print_summary(result)
+    print_datasets(datasets)
+    if result.stats.failed_requests or datasets.failed_runs:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--api-port", default=8000, show_default=True, type=int)
+@click.option("--dagster-port", default=3000, show_default=True, type=int)
+@click.pass_obj
+def dev(settings: Settings, api_port: int, dagster_port: int) -> None:
+    """Run the API and the Dagster UI (`dagster dev`) on the same database."""
+    from everreach_cli.devserver import run_dev
+
+    sys.exit(run_dev(settings, api_port, dagster_port))
+
+
+@main.command("create-admin")
+@click.argument("email")
+@click.pass_obj
+def create_admin(settings: Settings, email: str) -> None:
+    """Make EMAIL an admin: a new account, or an existing one promoted (its password replaced).
+
+    The password is never an argument (it would land in shell history and `ps`): it is read from
+    EVERREACH_ADMIN_PASSWORD when set (scripts; fill it from a secret store), else from a hidden
+    prompt asked twice.
+    """
+    from everreach.accounts.accounts import create_admin_account
+    from everreach.platform.problems import ClientFault
+
+    password = os.environ.get(ADMIN_PASSWORD_ENV) or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    with database_session(settings) as database:
+        upgrade(database.url)
+        try:
+            account, created = asyncio.run(
+                create_admin_account(settings, database.url, email, password)
+            )
+        except ClientFault as exc:
+            raise click.ClickException(exc.detail) from exc
+    click.echo(f"{'created' if created else 'promoted'} admin {account.email} ({account.user_id})")
+
+
+@main.command("db-url")
+@click.pass_obj
+def db_url(settings: Settings) -> None:
+    """Print the SQLAlchemy URL in use; an embedded server is started and left running.
+
+    Left running on purpose: the URL is for another program (psql, a notebook) to use after this
+    command returns. The next everreach command attaches to it and stops it when it ends.
+    """
+    if settings.database_url:
+        url = libpq_url(settings.database_url)
+    else:
+        from everreach.platform.database import APP_DATABASE, ensure_database, with_database
+
+        server = start_embedded(settings.pgdata_dir, keep_running=True)
+        ensure_database(server.uri, APP_DATABASE)
+        url = with_database(server.uri, APP_DATABASE)
+    click.echo(with_driver(url, "psycopg"))
+
+
+@main.command()
+@click.option("--metrics-port", type=int, default=None, help="Also serve Prometheus metrics.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.pass_obj
+def forwarder(settings: Settings, metrics_port: int | None, metrics_host: str) -> None:
+    """Deliver the outbox to PostHog and the webhook until SIGINT/SIGTERM."""
+    from everreach.forwarding.destinations import forward_destinations
+    from everreach.forwarding.worker import run_until_signalled
+
+    destinations = forward_destinations(settings)
+    if not destinations:
+        raise click.ClickException(
+            "no destination configured: set POSTHOG_API_KEY and/or MI_WEBHOOK_URL"
+        )
+    with database_session(settings) as database:
+        upgrade(database.url)
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, addr=metrics_host)
+        click.echo(f"forwarding to {', '.join(destinations)} (Ctrl-C to stop)", err=True)
+        run_until_signalled(settings, database.url)
+
+
+@main.group()
+def outbox() -> None:
+    """The forwarding outbox: delivery status and dead-letter redrive."""
+
+
+@outbox.command("status")
+@click.pass_obj
+def outbox_status(settings: Settings) -> None:
+    """Pending, in-flight, retrying, dead and delivered events per destination."""
+    from everreach.forwarding.admin import format_status, read_status
+
+    with database_session(settings) as database:
+        upgrade(database.url)
+        click.echo(format_status(read_status(database.url)))
+
+
+@outbox.command("redrive")
+@click.option(
+    "--destination",
+    type=click.Choice(DESTINATIONS),
+    default=None,
+    help="Only this destination's dead rows (default: all).",
+)
+@click.pass_obj
+def outbox_redrive(settings: Settings, destination: str | None) -> None:
+    """Put dead-lettered events back in the queue, due now, with a fresh retry window."""
+    from everreach.forwarding.admin import redrive_dead
+
+    with database_session(settings) as database:
+        upgrade(database.url)
+        count = redrive_dead(database.url, destination)
+    click.echo(f"requeued {count} dead event(s)")
