@@ -15,13 +15,13 @@ from typing import Any
 from litestar import Litestar
 from litestar.connection import ASGIConnection
 
-from everreach.accounts.accounts import Accounts
-from everreach.accounts.credentials import AccountStates
-from everreach.accounts.jobs import JobQueue
+from everreach.accounts.background import JobQueue
 from everreach.accounts.mail.mailer import Mailer, build_backend
 from everreach.accounts.password_reset import PasswordResets, ResetLimits
 from everreach.accounts.passwords import PasswordHasher
-from everreach.platform.ratelimit import build_rate_limiter
+from everreach.accounts.revocation import AccountStates
+from everreach.accounts.users import Accounts
+from everreach.platform.rate_limit import build_rate_limiter
 from everreach.platform.settings import Settings
 
 

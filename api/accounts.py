@@ -17,9 +17,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, QueryParameter
 
 from api.account_services import account_services
-from everreach.accounts.accounts import Account
 from everreach.accounts.password_reset import parse_token
 from everreach.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from everreach.accounts.users import Account
 from everreach.platform.problems import ClientFault
 
 MAX_AUTH_BODY = 16_384

@@ -33,7 +33,7 @@ from everreach.forwarding.destinations import forward_destinations
 from everreach.plan.taxonomy import load_plan
 from everreach.platform.database import libpq_url
 from everreach.platform.logs import configure_logging
-from everreach.platform.ratelimit import build_rate_limiter
+from everreach.platform.rate_limit import build_rate_limiter
 from everreach.platform.settings import Settings
 
 
@@ -87,7 +87,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         ],
         lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        logging_config=None,  # keep everreach.platform.logs' structured format (Litestar would replace it)
+        logging_config=None,  # keep our structured log format (Litestar would replace it)
         openapi_config=OpenAPIConfig(
             title="EverReach analytics API",
             version="0.1.0",

@@ -3,8 +3,8 @@
 Authentication is optional on the collector, but a token that is present must be valid: an
 invalid, expired or tampered token is a 401, never a silent fall-back to anonymous. Valid means
 signed, unexpired, and not revoked: a token issued before its account's last password change, or
-carrying a role the account no longer has, is refused (`everreach.accounts.credentials` caches the lookup
-so the collector stays fast). Guards (`api.guards`) build on `optional_claims`.
+carrying a role the account no longer has, is refused (`everreach.accounts.revocation`
+caches the lookup so the collector stays fast). Guards (`api.guards`) build on `optional_claims`.
 """
 
 from __future__ import annotations

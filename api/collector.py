@@ -17,8 +17,8 @@ import msgspec
 from litestar import Request
 
 from api.services import Services
-from everreach.collector.ingest import EventResult, Outcome, RequestContext, rate_costs
 from everreach.collector.payload import inflate, read_capped
+from everreach.collector.pipeline import EventResult, Outcome, RequestContext, rate_costs
 from everreach.collector.submission import Submission, prepare_submission
 from everreach.collector.submission_store import store_submission
 from everreach.platform.metrics import INGEST_EVENTS, INGEST_SECONDS

@@ -17,7 +17,7 @@ from psycopg_pool import PoolTimeout
 
 from everreach.platform.metrics import INGEST_REJECTED_REQUESTS
 from everreach.platform.problems import ClientFault
-from everreach.platform.ratelimit import RateLimiterUnavailable
+from everreach.platform.rate_limit import RateLimiterUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://everreach.dev/problems/"

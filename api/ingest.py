@@ -10,7 +10,7 @@ from api.auth import optional_claims
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.openapi import json_body_operation
 from api.services import services
-from everreach.collector.ingest import AttributedEvent
+from everreach.collector.pipeline import AttributedEvent
 from everreach.collector.submission import COLLECTOR_SOURCE, Submission
 from everreach.collector.wire import decode_request, request_json_schema
 from everreach.platform.problems import ClientFault
@@ -22,7 +22,7 @@ class IngestController(Controller):
 
     @post(
         "/",
-        request_max_body_size=None,  # we cap the decoded size ourselves (see everreach.collector.payload)
+        request_max_body_size=None,  # collector.payload caps the decoded size
         status_code=200,
         operation_class=json_body_operation(request_json_schema()),
         summary="Collect one event or a batch",

@@ -2,8 +2,8 @@
 
 `/batch/` (posthog-python, posthog-react-native, posthog-node), `/e/` and `/i/v0/e/`
 (posthog-js) and `/capture/` (single events) all accept every body shape and encoding PostHog's
-SDKs send (see `everreach.collector.sdk_formats.posthog`); the events then go through the same pipeline as
-/v1/ingest.
+SDKs send (see `everreach.collector.sdk_formats.posthog`); the events then go through the
+same pipeline as /v1/ingest.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Segment's HTTP tracking API, so an app instrumented with a Segment SDK can point at us.
 
 `/v1/batch` and the single calls `/v1/track`, `/v1/identify`, `/v1/alias`, `/v1/page`,
-`/v1/screen`, `/v1/group` (see `everreach.collector.sdk_formats.segment`); the events then go through the
-same pipeline as /v1/ingest. Errors are problem details that also carry Segment's `message`
-field, which Segment's SDKs log.
+`/v1/screen`, `/v1/group` (see `everreach.collector.sdk_formats.segment`); the events then go
+through the same pipeline as /v1/ingest. Errors are problem details that also carry
+Segment's `message` field, which Segment's SDKs log.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from everreach.accounts.tokens import TokenCodec
 from everreach.plan.taxonomy import TrackingPlan
-from everreach.platform.ratelimit import RateLimiter
+from everreach.platform.rate_limit import RateLimiter
 from everreach.platform.settings import Settings
 
 

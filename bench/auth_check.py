@@ -1,7 +1,7 @@
 """Token-check benchmark (`make bench-auth`): what revocation checking costs the collector.
 
 Every authenticated request asks whether its token was issued before the account's last password
-change (`everreach.accounts.credentials`). Three runs against the same API build, same database, one
+change (`everreach.accounts.revocation`). Three runs against the same API build, same database, one
 process each, single-event `POST /v1/ingest` requests sent one after another:
 
 - baseline: the token's subject has no account (nothing to look up beyond the cache's miss path)

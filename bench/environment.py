@@ -13,8 +13,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from everreach.platform.embedded_pg import start_embedded
-from everreach.platform.migrate import scratch_database
+from everreach.platform.embedded_postgres import start_embedded
+from everreach.platform.migrations import scratch_database
 
 EXTERNAL_URL = os.environ.get(
     "EVERREACH_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

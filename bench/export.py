@@ -3,7 +3,8 @@
 Seeds a day of N rows (default 1 M) in `analytics.ml_response_samples`, then exports it three
 ways, each in a fresh process so its peak memory (max RSS) is its own:
 
-1. ours: `everreach.datasets.tabular.write_query`, COPY CSV streamed into Arrow, Parquet (zstd) row groups;
+1. ours: `everreach.datasets.tabular_writer.write_query`, COPY CSV streamed into Arrow, Parquet
+   (zstd) row groups;
 2. baseline pandas: `pandas.read_sql` + `DataFrame.to_parquet` (zstd), the usual notebook way;
 3. baseline raw COPY: `COPY (query) TO STDOUT` read and discarded, the ceiling for any exporter.
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import psycopg
 
 from bench.environment import bench_database, machine_description
-from everreach.datasets.datasets import partition_query
+from everreach.datasets.partitions import partition_query
 from everreach.datasets.sql_models import load_models, materialize
 from everreach.platform.days import day_window
 
@@ -69,7 +70,7 @@ def measure(method: str, url: str, out: Path) -> dict[str, float]:
     query = partition_query(load_models()[MODEL], day_window(DAY))
     started = time.perf_counter()
     if method == "ours":
-        from everreach.datasets.tabular import write_query
+        from everreach.datasets.tabular_writer import write_query
 
         with psycopg.connect(url) as conn:
             rows = write_query(conn, query, out)["parquet"].rows

@@ -23,7 +23,7 @@ from litestar import Litestar, Request, post
 from api.server import serve_in_thread
 from bench.environment import bench_database, machine_description
 from bench.ingest import realistic_events
-from everreach.collector.ingest import PreparedEvent
+from everreach.collector.pipeline import PreparedEvent
 from everreach.forwarding.outbox import enqueue_deliveries
 from everreach.forwarding.worker import run_forwarder
 from everreach.platform.settings import Settings

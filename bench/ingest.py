@@ -29,7 +29,7 @@ import psycopg
 
 from api.server import api_subprocess, free_port
 from bench.environment import REPO, bench_database, machine_description, report
-from everreach_cli.synthetic import generate_traffic
+from everreach_cli.synthetic_traffic import generate_traffic
 
 BATCH = 100
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -27,13 +27,13 @@ import msgspec
 import psycopg
 
 from bench.environment import REPO, bench_database, machine_description, report
-from everreach.datasets.datasets import DatasetStore
 from everreach.datasets.labels import LabelValue, compute_labels
-from everreach.datasets.ml_export import MODEL, ExportRequest, export_ml_dump
+from everreach.datasets.ml_dump import MODEL, ExportRequest, export_ml_dump
+from everreach.datasets.partitions import DatasetStore
 from everreach.datasets.sql_models import inline_select, load_models, materialize
 from everreach.plan.taxonomy import load_plan
 from everreach.platform.days import day_window, days_window
-from everreach_cli.synthetic import generate_traffic
+from everreach_cli.synthetic_traffic import generate_traffic
 
 DAYS = 30
 COLUMNS = (

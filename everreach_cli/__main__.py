@@ -1,5 +1,5 @@
 """`python -m everreach_cli ...` is the `everreach` command."""
 
-from everreach_cli.cli import main
+from everreach_cli.commands import main
 
 main()

@@ -17,10 +17,10 @@ from api.app import create_app
 from api.server import serve_in_thread
 from everreach.accounts.tokens import TokenCodec, signing_key
 from everreach.platform.database import Database
-from everreach.platform.migrate import upgrade
+from everreach.platform.migrations import upgrade
 from everreach.platform.settings import Settings
 from everreach_cli.replay import ReplayStats, replay
-from everreach_cli.synthetic import generate_traffic
+from everreach_cli.synthetic_traffic import generate_traffic
 
 TABLES = ("app_events", "quarantined_events", "prompts", "responses")
 

@@ -16,7 +16,7 @@ import httpx
 import msgspec
 
 from everreach.accounts.tokens import TokenCodec
-from everreach_cli.synthetic import SyntheticRequest
+from everreach_cli.synthetic_traffic import SyntheticRequest
 
 MAX_RETRIES = 5
 

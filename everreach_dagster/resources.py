@@ -13,9 +13,9 @@ import psycopg
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
-from everreach.datasets.datasets import DatasetStore, presigner
+from everreach.datasets.partitions import DatasetStore, presigner
 from everreach.platform.database import Database, libpq_url, open_database
-from everreach.platform.migrate import upgrade
+from everreach.platform.migrations import upgrade
 from everreach.platform.settings import Settings
 
 

@@ -5,7 +5,7 @@ Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
 
-from everreach.platform.migrate import run_sql_file
+from everreach.platform.migrations import run_sql_file
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

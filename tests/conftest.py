@@ -20,8 +20,8 @@ import pytest
 from api.app import create_app
 from api.server import serve_in_thread
 from everreach.accounts.tokens import TokenCodec
-from everreach.platform.embedded_pg import start_embedded
-from everreach.platform.migrate import scratch_database
+from everreach.platform.embedded_postgres import start_embedded
+from everreach.platform.migrations import scratch_database
 from everreach.platform.settings import Settings
 
 TEST_JWT_SECRET = "test-only-signing-key-" + "0" * 32

@@ -8,7 +8,7 @@ is stored, it expires after `ttl_s` and a new request invalidates the older ones
 
 Performing a reset claims the token with one conditional UPDATE (exactly one of two concurrent
 submits wins), stores the new Argon2id hash, stamps `password_changed_at` (which revokes every
-token issued before, see `everreach.accounts.credentials`), purges used and expired tokens, and emails a
+token issued before, see `revocation.py`), purges used and expired tokens, and emails a
 "your password was changed" notice.
 """
 
@@ -25,14 +25,14 @@ from typing import Any
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from everreach.accounts.accounts import normalize_email
-from everreach.accounts.credentials import AccountStates
-from everreach.accounts.jobs import JobQueue
+from everreach.accounts.background import JobQueue
 from everreach.accounts.mail.mailer import Mailer
 from everreach.accounts.mail.messages import password_changed_mail, password_reset_mail
 from everreach.accounts.passwords import PasswordHasher, check_password_policy
+from everreach.accounts.revocation import AccountStates
+from everreach.accounts.users import normalize_email
 from everreach.platform.problems import ClientFault
-from everreach.platform.ratelimit import RateLimiter
+from everreach.platform.rate_limit import RateLimiter
 from everreach.platform.rls import as_service
 from everreach.platform.sql_files import sql_folder
 

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from psycopg import AsyncConnection
 
-from everreach.collector.ingest import EventResult, Outcome, PreparedEvent, quarantine_record
+from everreach.collector.pipeline import EventResult, Outcome, PreparedEvent, quarantine_record
 from everreach.forwarding.outbox import delivery_rows
 from everreach.platform.sql_files import sql_folder
 

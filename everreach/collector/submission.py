@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from everreach.collector.ingest import (
+from everreach.collector.pipeline import (
     AttributedEvent,
     PreparedEvent,
     RequestContext,

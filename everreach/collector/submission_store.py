@@ -20,7 +20,7 @@ from everreach.collector.event_store import (
     store_identity_links,
     store_request,
 )
-from everreach.collector.ingest import EventResult, Outcome, PreparedEvent
+from everreach.collector.pipeline import EventResult, Outcome, PreparedEvent
 from everreach.collector.submission import PreparedSubmission
 from everreach.platform.sql_files import sql_folder
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from everreach.collector.ingest import PreparedEvent
+from everreach.collector.pipeline import PreparedEvent
 from everreach.forwarding import posthog, webhook
 from everreach.forwarding.delivery import OutboundRequest
 from everreach.platform.settings import Settings

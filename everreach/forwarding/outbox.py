@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from psycopg import AsyncConnection
 
-from everreach.collector.ingest import PreparedEvent
+from everreach.collector.pipeline import PreparedEvent
 from everreach.forwarding.destinations import PAYLOADS
 from everreach.platform.sql_files import sql_folder
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from everreach.collector.ingest import PreparedEvent
+from everreach.collector.pipeline import PreparedEvent
 from everreach.forwarding.delivery import OutboundRequest
 
 NAME = "posthog"

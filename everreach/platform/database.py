@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
-from everreach.platform.embedded_pg import EmbeddedServer, start_embedded
+from everreach.platform.embedded_postgres import EmbeddedServer, start_embedded
 from everreach.platform.settings import Settings
 
 APP_DATABASE = "everreach"

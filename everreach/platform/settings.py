@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         default=7 * 86400.0, ge=0, description="Delivered rows are deleted after this."
     )
 
-    # Datasets (everreach/datasets/datasets.py, everreach_dagster/): where partitions and exports go.
+    # Datasets (everreach/datasets/, everreach_dagster/): where partitions and exports go.
     datasets_root: str | None = Field(
         default=None,
         description="Local folder or s3://bucket/prefix; unset means <home>/datasets.",

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from everreach.datasets.datasets import (
+from everreach.datasets.partitions import (
     PartitionCounts,
     count_partition,
     partition_parts,

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-25
 """
 
-from everreach.platform.migrate import run_sql_file
+from everreach.platform.migrations import run_sql_file
 
 revision = "0001_foundation"
 down_revision = None

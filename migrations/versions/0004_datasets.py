@@ -5,7 +5,7 @@ Revises: 0001_foundation
 Create Date: 2026-11-26
 """
 
-from everreach.platform.migrate import run_sql_file
+from everreach.platform.migrations import run_sql_file
 
 revision = "0004_datasets"
 down_revision = "0001_foundation"

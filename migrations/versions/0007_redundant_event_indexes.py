@@ -5,7 +5,7 @@ Revises: 0006_label_indexes
 Create Date: 2026-11-25
 """
 
-from everreach.platform.migrate import run_sql_file
+from everreach.platform.migrations import run_sql_file
 
 revision = "0007_redundant_event_indexes"
 down_revision = "0006_label_indexes"

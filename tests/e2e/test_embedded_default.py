@@ -18,7 +18,7 @@ import httpx
 import psutil
 
 from api.server import free_port
-from everreach.platform.embedded_pg import running_postmaster_pid
+from everreach.platform.embedded_postgres import running_postmaster_pid
 
 EVERREACH = str(Path(sys.executable).with_name("everreach"))
 

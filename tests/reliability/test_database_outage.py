@@ -15,8 +15,8 @@ import pytest
 
 from api.server import free_port, spawn_api
 from everreach.platform.database import ensure_database, with_database
-from everreach.platform.embedded_pg import running_postmaster_pid, start_embedded
-from everreach.platform.migrate import upgrade
+from everreach.platform.embedded_postgres import running_postmaster_pid, start_embedded
+from everreach.platform.migrations import upgrade
 from tests.helpers import api_env, event, serve_args
 
 pytestmark = pytest.mark.slow

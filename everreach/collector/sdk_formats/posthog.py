@@ -38,8 +38,8 @@ from urllib.parse import parse_qs
 
 import msgspec
 
-from everreach.collector.ingest import AttributedEvent
 from everreach.collector.payload import inflate
+from everreach.collector.pipeline import AttributedEvent
 from everreach.collector.sdk_formats.common import (
     Identifier,
     accepted_keys,

@@ -38,7 +38,7 @@ from typing import Any, Literal, get_args
 
 import msgspec
 
-from everreach.collector.ingest import AttributedEvent
+from everreach.collector.pipeline import AttributedEvent
 from everreach.collector.sdk_formats.common import (
     Identifier,
     accepted_keys,

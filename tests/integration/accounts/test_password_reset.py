@@ -23,7 +23,7 @@ import pytest
 
 from api.server import api_subprocess, free_port
 from everreach.accounts import password_reset
-from everreach.accounts.jobs import JobQueue
+from everreach.accounts.background import JobQueue
 from tests.helpers import event
 from tests.mail_capture import (
     file_mails,

@@ -56,7 +56,7 @@ def stored(db: psycopg.Connection[Any], table: str, event_id: uuid.UUID) -> tupl
 
 
 def expected_time(timestamp: datetime, sent_at: datetime, received_at: datetime) -> datetime:
-    """The collector's skew rule (everreach.collector.clock), written out for the assertion."""
+    """The collector's skew rule (collector.client_time), written out for the assertion."""
     skew = received_at - sent_at
     return timestamp + skew if abs(skew) > timedelta(seconds=300) else timestamp
 

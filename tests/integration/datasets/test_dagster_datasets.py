@@ -30,11 +30,11 @@ from dagster_aws.s3 import S3Resource
 from api.app import create_app
 from api.server import serve_in_thread
 from everreach.accounts.tokens import TokenCodec
-from everreach.datasets.datasets import DatasetStore, count_partition, read_manifest
+from everreach.datasets.partitions import DatasetStore, count_partition, read_manifest
 from everreach.plan.taxonomy import DurationLabel, NetCountLabel, RatioLabel, load_plan
-from everreach.platform.migrate import scratch_database
+from everreach.platform.migrations import scratch_database
 from everreach_cli.replay import replay
-from everreach_cli.synthetic import FAULT_RETRY, SyntheticRequest, generate_traffic
+from everreach_cli.synthetic_traffic import FAULT_RETRY, SyntheticRequest, generate_traffic
 from everreach_dagster.definitions import AssetGraph, build_assets
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource, s3_resource
 from tests.conftest import TEST_JWT_SECRET, make_settings

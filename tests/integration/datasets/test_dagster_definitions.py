@@ -16,7 +16,7 @@ from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 from everreach.datasets.sql_models import ModelError, load_models
 from everreach.platform.database import Database, drop_database
-from everreach.platform.migrate import scratch_database
+from everreach.platform.migrations import scratch_database
 from everreach_dagster.definitions import build_definitions
 from everreach_dagster.instance import prepare_dagster_home
 from everreach_dagster.partitions import daily_partitions

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from everreach_cli.cli import main as cli
+from everreach_cli.commands import main as cli
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.forwarding_support import (
     Received,

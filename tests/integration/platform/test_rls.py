@@ -1,7 +1,8 @@
 """Row-level security checked in SQL, as the API's roles see the tables (migration 0002).
 
 The test connection is the superuser, which bypasses RLS; each check switches role for one
-transaction exactly as `everreach.platform.rls` does, so what is asserted is what the policies allow.
+transaction exactly as `everreach.platform.rls` does, so what is
+asserted is what the policies allow.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from everreach.collector.clock import as_utc, corrected_occurred_at
+from everreach.collector.client_time import as_utc, corrected_occurred_at
 from everreach.collector.wire import WireEvent
 from everreach.plan.taxonomy import TrackingPlan, Violation
 from everreach.privacy import pii

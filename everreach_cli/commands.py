@@ -16,9 +16,9 @@ import click
 from everreach.forwarding.destinations import DESTINATIONS
 from everreach.plan.taxonomy import PlanError
 from everreach.platform.database import database_session, libpq_url, with_driver
-from everreach.platform.embedded_pg import start_embedded
+from everreach.platform.embedded_postgres import start_embedded
 from everreach.platform.logs import configure_logging
-from everreach.platform.migrate import upgrade
+from everreach.platform.migrations import upgrade
 from everreach.platform.settings import Settings
 
 ADMIN_PASSWORD_ENV = "EVERREACH_ADMIN_PASSWORD"
@@ -124,7 +124,7 @@ def create_admin(settings: Settings, email: str) -> None:
     EVERREACH_ADMIN_PASSWORD when set (scripts; fill it from a secret store), else from a hidden
     prompt asked twice.
     """
-    from everreach.accounts.accounts import create_admin_account
+    from everreach.accounts.users import create_admin_account
     from everreach.platform.problems import ClientFault
 
     password = os.environ.get(ADMIN_PASSWORD_ENV) or click.prompt(

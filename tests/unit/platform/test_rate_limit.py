@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from everreach.platform.ratelimit import (
+from everreach.platform.rate_limit import (
     MemoryRateLimiter,
     RateDecision,
     RateLimiter,

@@ -7,7 +7,7 @@ Layout (Hive-style, one folder per day):
                                   /_manifest.json
     <root>/exports/ml_export_<days>d_<epoch ms>.<csv|parquet|jsonl>
 
-Files are written to a local scratch folder first (bounded memory, see `everreach.datasets.tabular`),
+Files are written to a local scratch folder first (bounded memory, see `tabular_writer.py`),
 fingerprinted, then copied to the root through a pyarrow filesystem: the same code path serves the
 local disk and any S3 endpoint. The manifest holds no write time, so writing the same rows twice
 gives byte-identical files and an identical manifest.
@@ -31,7 +31,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from everreach.datasets.sql_models import SqlModel, Window, qualified
-from everreach.datasets.tabular import (
+from everreach.datasets.tabular_writer import (
     EXTENSIONS,
     WrittenFile,
     arrow_schema,
@@ -39,7 +39,7 @@ from everreach.datasets.tabular import (
     write_csv,
     write_json_lines,
 )
-from everreach.datasets.tabular import write_query as write_parquet_and_csv
+from everreach.datasets.tabular_writer import write_query as write_parquet_and_csv
 from everreach.platform.days import day_window
 from everreach.platform.settings import Settings
 from everreach.privacy.pii import scrub_text
@@ -254,8 +254,9 @@ def pii_findings(
 ) -> dict[str, int]:
     """Values per text column of the partition's Parquet file that still hold a PII pattern.
 
-    Reads the file back in row-group batches (bounded memory) and asks `everreach.privacy.pii` whether
-    scrubbing would change each value: the collector scrubbed them, so any hit is a leak.
+    Reads the file back in row-group batches (bounded memory) and asks `everreach.privacy.pii`
+    whether scrubbing would change each value: the collector scrubbed them, so any hit is a
+    leak.
     """
     found = dict.fromkeys(columns, 0)
     with store.fs.open_input_file(store.path(*partition_parts(dataset, day), PARQUET)) as handle:

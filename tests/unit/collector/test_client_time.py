@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from everreach.collector.clock import corrected_occurred_at
+from everreach.collector.client_time import corrected_occurred_at
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -1,7 +1,7 @@
 """The ML dump: the last N days of `ml_response_samples` as one file under the datasets root.
 
-Reads the model's SQL inlined over the source tables (`everreach.datasets.sql_models.inline_select`), so
-an export is current even when Dagster has not run, and is the same definition the dataset
+Reads the model's SQL inlined over the source tables (`sql_models.inline_select`), so an
+export is current even when Dagster has not run, and is the same definition the dataset
 partitions use. The file is streamed (bounded memory) and named as the original service named
 it: `ml_export_<days>d_<epoch ms>.<ext>`.
 """
@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from everreach.datasets.datasets import DatasetStore, export_query
+from everreach.datasets.partitions import DatasetStore, export_query
 from everreach.datasets.sql_models import inline_select, load_models
-from everreach.datasets.tabular import FORMATS
+from everreach.datasets.tabular_writer import FORMATS
 from everreach.platform.problems import ClientFault
 
 MODEL = "ml_response_samples"

@@ -1,4 +1,4 @@
-"""Synthetic EverReach traffic (everreach_cli.synthetic), checked against the real tracking plan."""
+"""Synthetic EverReach traffic (`synthetic_traffic.py`) checked against the real tracking plan."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from everreach.plan.taxonomy import TrackingPlan, load_plan
-from everreach_cli.synthetic import (
+from everreach_cli.synthetic_traffic import (
     FAULT_MISSING_PROPERTY,
     FAULT_RETRY,
     FAULT_UNKNOWN_EVENT,

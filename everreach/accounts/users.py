@@ -18,8 +18,8 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from psycopg_pool import AsyncConnectionPool
 
-from everreach.accounts.credentials import AccountStates
 from everreach.accounts.passwords import PasswordHasher, check_password_policy
+from everreach.accounts.revocation import AccountStates
 from everreach.accounts.tokens import TokenCodec, signing_key
 from everreach.platform.problems import ClientFault
 from everreach.platform.rls import as_service

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from everreach.platform.ratelimit import RateDecision, RateLimiterUnavailable, RedisRateLimiter
+from everreach.platform.rate_limit import RateDecision, RateLimiterUnavailable, RedisRateLimiter
 
 pytestmark = pytest.mark.external
 
