@@ -59,9 +59,11 @@ serve: setup
 dev: setup
 	$(BIN)/everreach dev
 
+## ruff, and the import contract of pyproject.toml (the layers of the README's Layout section).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff check --fix .

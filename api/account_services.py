@@ -15,14 +15,17 @@ from typing import Any
 from litestar import Litestar
 from litestar.connection import ASGIConnection
 
-from everreach.accounts.background import JobQueue
-from everreach.accounts.mail.mailer import Mailer, build_backend
-from everreach.accounts.password_reset import PasswordResets, ResetLimits
-from everreach.accounts.passwords import PasswordHasher
-from everreach.accounts.revocation import AccountStates
-from everreach.accounts.users import Accounts
-from everreach.platform.rate_limit import build_rate_limiter
-from everreach.platform.settings import Settings
+from everreach.accounts import (
+    Accounts,
+    AccountStates,
+    JobQueue,
+    Mailer,
+    PasswordHasher,
+    PasswordResets,
+    ResetLimits,
+    build_backend,
+)
+from everreach.platform import Settings, build_rate_limiter
 
 
 @dataclass

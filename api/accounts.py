@@ -17,10 +17,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, QueryParameter
 
 from api.account_services import account_services
-from everreach.accounts.password_reset import parse_token
-from everreach.accounts.passwords import MAX_LENGTH, MIN_LENGTH
-from everreach.accounts.users import Account
-from everreach.platform.problems import ClientFault
+from everreach.accounts import MAX_LENGTH, MIN_LENGTH, Account, parse_token
+from everreach.platform import ClientFault
 
 MAX_AUTH_BODY = 16_384
 Email = Annotated[str, msgspec.Meta(max_length=320)]

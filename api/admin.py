@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.account_services import account_services
 from api.guards import require_admin
-from everreach.accounts.users import Account
+from everreach.accounts import Account
 
 
 class RoleChange(msgspec.Struct):

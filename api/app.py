@@ -28,13 +28,10 @@ from api.me import MeController
 from api.posthog_capture import PosthogCaptureController
 from api.segment import SegmentController
 from api.services import Services
-from everreach.accounts.tokens import TokenCodec, signing_key
-from everreach.forwarding.destinations import forward_destinations
-from everreach.plan.taxonomy import load_plan
-from everreach.platform.database import libpq_url
-from everreach.platform.logs import configure_logging
-from everreach.platform.rate_limit import build_rate_limiter
-from everreach.platform.settings import Settings
+from everreach.accounts import TokenCodec, signing_key
+from everreach.forwarding import forward_destinations
+from everreach.plan import load_plan
+from everreach.platform import Settings, build_rate_limiter, configure_logging, libpq_url
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:

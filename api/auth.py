@@ -15,8 +15,8 @@ from litestar.connection import ASGIConnection
 
 from api.account_services import account_services
 from api.services import services
-from everreach.accounts.tokens import Claims, InvalidToken
-from everreach.platform.problems import ClientFault
+from everreach.accounts import Claims, InvalidToken
+from everreach.platform import ClientFault
 
 _SCHEME = "bearer "
 

@@ -17,12 +17,18 @@ import msgspec
 from litestar import Request
 
 from api.services import Services
-from everreach.collector.payload import inflate, read_capped
-from everreach.collector.pipeline import EventResult, Outcome, RequestContext, rate_costs
-from everreach.collector.submission import Submission, prepare_submission
-from everreach.collector.submission_store import store_submission
-from everreach.platform.metrics import INGEST_EVENTS, INGEST_SECONDS
-from everreach.platform.problems import ClientFault
+from everreach.collector import (
+    EventResult,
+    Outcome,
+    RequestContext,
+    Submission,
+    inflate,
+    prepare_submission,
+    rate_costs,
+    read_capped,
+    store_submission,
+)
+from everreach.platform import INGEST_EVENTS, INGEST_SECONDS, ClientFault
 
 
 class IngestResponse(msgspec.Struct, kw_only=True):

@@ -15,9 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from psycopg_pool import PoolTimeout
 
-from everreach.platform.metrics import INGEST_REJECTED_REQUESTS
-from everreach.platform.problems import ClientFault
-from everreach.platform.rate_limit import RateLimiterUnavailable
+from everreach.platform import INGEST_REJECTED_REQUESTS, ClientFault, RateLimiterUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://everreach.dev/problems/"

@@ -11,8 +11,7 @@ from litestar.params import FromQuery
 
 from api.guards import require_admin
 from api.services import services
-from everreach.datasets.ml_dump import ExportRequest, export_ml_dump
-from everreach.datasets.partitions import store_from_settings
+from everreach.datasets import ExportRequest, export_ml_dump, store_from_settings
 
 
 class DateRange(msgspec.Struct):

@@ -13,8 +13,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
 
-from everreach.forwarding.worker import forwarding_in_background
-from everreach.platform.settings import Settings
+from everreach.forwarding import forwarding_in_background
+from everreach.platform import Settings
 
 
 def forwarder_lifespan(

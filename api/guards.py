@@ -12,8 +12,8 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth import optional_claims
-from everreach.accounts.tokens import Claims
-from everreach.platform.problems import ClientFault
+from everreach.accounts import Claims
+from everreach.platform import ClientFault
 
 
 async def required_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Claims:

@@ -10,10 +10,14 @@ from api.auth import optional_claims
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.openapi import json_body_operation
 from api.services import services
-from everreach.collector.pipeline import AttributedEvent
-from everreach.collector.submission import COLLECTOR_SOURCE, Submission
-from everreach.collector.wire import decode_request, request_json_schema
-from everreach.platform.problems import ClientFault
+from everreach.collector import (
+    COLLECTOR_SOURCE,
+    AttributedEvent,
+    Submission,
+    decode_request,
+    request_json_schema,
+)
+from everreach.platform import ClientFault
 
 
 class IngestController(Controller):

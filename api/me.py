@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 
 from api.guards import required_claims
 from api.services import services
-from everreach.accounts.own_events import MAX_PAGE, EventsPage, user_events_page
+from everreach.accounts import MAX_PAGE, EventsPage, user_events_page
 
 
 class MeController(Controller):

@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, post
 
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.services import services
-from everreach.collector.sdk_formats.posthog import CaptureRequest, decode_capture
+from everreach.collector import CaptureRequest, decode_capture
 
 
 class CaptureResponse(IngestResponse, kw_only=True):

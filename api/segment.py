@@ -15,8 +15,8 @@ from litestar import Controller, Request, Response, post
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.errors import problem_response
 from api.services import services
-from everreach.collector.sdk_formats.segment import MESSAGE_TYPES, decode_segment
-from everreach.platform.problems import ClientFault
+from everreach.collector import MESSAGE_TYPES, decode_segment
+from everreach.platform import ClientFault
 
 
 class SegmentResponse(IngestResponse, kw_only=True):

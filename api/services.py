@@ -8,10 +8,9 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from psycopg_pool import AsyncConnectionPool
 
-from everreach.accounts.tokens import TokenCodec
-from everreach.plan.taxonomy import TrackingPlan
-from everreach.platform.rate_limit import RateLimiter
-from everreach.platform.settings import Settings
+from everreach.accounts import TokenCodec
+from everreach.plan import TrackingPlan
+from everreach.platform import RateLimiter, Settings
 
 
 @dataclass

@@ -31,7 +31,7 @@ from everreach.datasets.labels import LabelValue, compute_labels
 from everreach.datasets.ml_dump import MODEL, ExportRequest, export_ml_dump
 from everreach.datasets.partitions import DatasetStore
 from everreach.datasets.sql_models import inline_select, load_models, materialize
-from everreach.plan.taxonomy import load_plan
+from everreach.plan import load_plan
 from everreach.platform.days import day_window, days_window
 from everreach_cli.synthetic_traffic import generate_traffic
 

@@ -13,13 +13,17 @@ import sys
 
 import click
 
-from everreach.forwarding.destinations import DESTINATIONS
-from everreach.plan.taxonomy import PlanError
-from everreach.platform.database import database_session, libpq_url, with_driver
-from everreach.platform.embedded_postgres import start_embedded
-from everreach.platform.logs import configure_logging
-from everreach.platform.migrations import upgrade
-from everreach.platform.settings import Settings
+from everreach.forwarding import DESTINATIONS
+from everreach.plan import PlanError
+from everreach.platform import (
+    Settings,
+    configure_logging,
+    database_session,
+    libpq_url,
+    start_embedded,
+    upgrade,
+    with_driver,
+)
 
 ADMIN_PASSWORD_ENV = "EVERREACH_ADMIN_PASSWORD"
 
@@ -124,8 +128,8 @@ def create_admin(settings: Settings, email: str) -> None:
     EVERREACH_ADMIN_PASSWORD when set (scripts; fill it from a secret store), else from a hidden
     prompt asked twice.
     """
-    from everreach.accounts.users import create_admin_account
-    from everreach.platform.problems import ClientFault
+    from everreach.accounts import create_admin_account
+    from everreach.platform import ClientFault
 
     password = os.environ.get(ADMIN_PASSWORD_ENV) or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
@@ -152,7 +156,7 @@ def db_url(settings: Settings) -> None:
     if settings.database_url:
         url = libpq_url(settings.database_url)
     else:
-        from everreach.platform.database import APP_DATABASE, ensure_database, with_database
+        from everreach.platform import APP_DATABASE, ensure_database, with_database
 
         server = start_embedded(settings.pgdata_dir, keep_running=True)
         ensure_database(server.uri, APP_DATABASE)
@@ -166,8 +170,7 @@ def db_url(settings: Settings) -> None:
 @click.pass_obj
 def forwarder(settings: Settings, metrics_port: int | None, metrics_host: str) -> None:
     """Deliver the outbox to PostHog and the webhook until SIGINT/SIGTERM."""
-    from everreach.forwarding.destinations import forward_destinations
-    from everreach.forwarding.worker import run_until_signalled
+    from everreach.forwarding import forward_destinations, run_until_signalled
 
     destinations = forward_destinations(settings)
     if not destinations:
@@ -193,7 +196,7 @@ def outbox() -> None:
 @click.pass_obj
 def outbox_status(settings: Settings) -> None:
     """Pending, in-flight, retrying, dead and delivered events per destination."""
-    from everreach.forwarding.admin import format_status, read_status
+    from everreach.forwarding import format_status, read_status
 
     with database_session(settings) as database:
         upgrade(database.url)
@@ -210,7 +213,7 @@ def outbox_status(settings: Settings) -> None:
 @click.pass_obj
 def outbox_redrive(settings: Settings, destination: str | None) -> None:
     """Put dead-lettered events back in the queue, due now, with a fresh retry window."""
-    from everreach.forwarding.admin import redrive_dead
+    from everreach.forwarding import redrive_dead
 
     with database_session(settings) as database:
         upgrade(database.url)

@@ -15,10 +15,8 @@ import psycopg
 
 from api.app import create_app
 from api.server import serve_in_thread
-from everreach.accounts.tokens import TokenCodec, signing_key
-from everreach.platform.database import Database
-from everreach.platform.migrations import upgrade
-from everreach.platform.settings import Settings
+from everreach.accounts import TokenCodec, signing_key
+from everreach.platform import Database, Settings, upgrade
 from everreach_cli.replay import ReplayStats, replay
 from everreach_cli.synthetic_traffic import generate_traffic
 

@@ -14,11 +14,8 @@ import click
 import dagster as dg
 import psycopg
 
-from everreach.datasets.charts import label_chart_parts
-from everreach.datasets.labels import LabelValue
-from everreach.platform.database import Database
-from everreach.platform.days import days_window, window_days
-from everreach.platform.settings import Settings
+from everreach.datasets import LabelValue, label_chart_parts
+from everreach.platform import Database, Settings, days_window, window_days
 from everreach_dagster.definitions import build_assets
 from everreach_dagster.instance import prepare_dagster_home
 from everreach_dagster.resources import default_resources

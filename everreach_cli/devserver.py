@@ -17,9 +17,7 @@ import click
 
 from api.app import create_app
 from api.server import serve_in_thread
-from everreach.platform.database import database_session
-from everreach.platform.migrations import upgrade
-from everreach.platform.settings import Settings
+from everreach.platform import Settings, database_session, upgrade
 from everreach_dagster.instance import prepare_dagster_home
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import httpx
 import msgspec
 
-from everreach.accounts.tokens import TokenCodec
+from everreach.accounts import TokenCodec
 from everreach_cli.synthetic_traffic import SyntheticRequest
 
 MAX_RETRIES = 5

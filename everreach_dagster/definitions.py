@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from everreach.datasets.sql_models import load_models
-from everreach.plan.taxonomy import load_plan
-from everreach.platform.settings import Settings
+from everreach.datasets import load_models
+from everreach.plan import load_plan
+from everreach.platform import Settings
 from everreach_dagster.assets.metrics import label_metrics_asset
 from everreach_dagster.assets.ml import dataset_asset, freshness_check
 from everreach_dagster.partitions import daily_partitions

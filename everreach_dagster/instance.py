@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-from everreach.platform.database import Database, with_driver
+from everreach.platform import Database, with_driver
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "dagster.yaml"
 DAGSTER_DATABASE = "dagster"

@@ -9,7 +9,7 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from everreach.datasets.sql_models import SCHEMA, SqlModel, Window
+from everreach.datasets import SCHEMA, SqlModel, Window
 
 PREVIEW_ROWS = 5
 PREVIEW_CHARS = 60

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from everreach.platform.settings import Settings
+from everreach.platform import Settings
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:

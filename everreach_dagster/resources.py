@@ -13,10 +13,8 @@ import psycopg
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
-from everreach.datasets.partitions import DatasetStore, presigner
-from everreach.platform.database import Database, libpq_url, open_database
-from everreach.platform.migrations import upgrade
-from everreach.platform.settings import Settings
+from everreach.datasets import DatasetStore, presigner
+from everreach.platform import Database, Settings, libpq_url, open_database, upgrade
 
 
 class DatabaseResource(dg.ConfigurableResource):

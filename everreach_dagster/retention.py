@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from everreach.platform.settings import Settings
+from everreach.platform import Settings
 from everreach_dagster.resources import DatabaseResource
 
 PRUNE_PAGE = 200

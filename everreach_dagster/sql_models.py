@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from everreach.datasets.sql_models import SqlModel, materialize
+from everreach.datasets import SqlModel, materialize
 from everreach_dagster.metadata import table_metadata
 from everreach_dagster.resources import DatabaseResource
 

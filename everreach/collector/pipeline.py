@@ -19,7 +19,7 @@ from typing import Any
 
 from everreach.collector.client_time import as_utc, corrected_occurred_at
 from everreach.collector.wire import WireEvent
-from everreach.plan.taxonomy import TrackingPlan, Violation
+from everreach.plan import TrackingPlan, Violation
 from everreach.privacy import pii
 
 AUTH_REQUIRED = "auth_required"

@@ -20,7 +20,7 @@ from everreach.collector.pipeline import (
     RequestContext,
     prepare_events,
 )
-from everreach.plan.taxonomy import TrackingPlan
+from everreach.plan import TrackingPlan
 from everreach.privacy import pii
 
 COLLECTOR_SOURCE = "collector"

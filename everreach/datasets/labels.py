@@ -24,9 +24,9 @@ from datetime import date, timedelta
 import psycopg
 from psycopg import sql
 
-from everreach.datasets.sql_models import Window, qualified
-from everreach.plan.taxonomy import DurationLabel, LabelSpec, NetCountLabel, RatioLabel, RatioTerm
-from everreach.platform.days import window_days
+from everreach.datasets.sql_models import qualified
+from everreach.plan import DurationLabel, LabelSpec, NetCountLabel, RatioLabel, RatioTerm
+from everreach.platform.days import Window, window_days
 from everreach.platform.sql_files import sql_folder
 
 query = sql_folder(__package__)

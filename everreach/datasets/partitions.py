@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from everreach.datasets.sql_models import SqlModel, Window, qualified
+from everreach.datasets.sql_models import SqlModel, qualified
 from everreach.datasets.tabular_writer import (
     EXTENSIONS,
     WrittenFile,
@@ -40,7 +40,7 @@ from everreach.datasets.tabular_writer import (
     write_json_lines,
 )
 from everreach.datasets.tabular_writer import write_query as write_parquet_and_csv
-from everreach.platform.days import day_window
+from everreach.platform.days import Window, day_window
 from everreach.platform.settings import Settings
 from everreach.privacy.pii import scrub_text
 

@@ -18,12 +18,13 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from everreach.platform.days import Window
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
 SCHEMA = "analytics"
@@ -34,8 +35,6 @@ _CONTINUATION = re.compile(r"^--\s{2,}(.*)$")
 _REF = re.compile(r"\{\{\s*ref\(\s*'([a-z_][a-z0-9_]*)'\s*\)\s*\}\}")
 _BOUND = re.compile(r"\{\{\s*(partition_start|partition_end)\s*\}\}")
 _ANY_TEMPLATE = re.compile(r"\{\{.*?\}\}")
-
-Window = tuple[datetime, datetime]
 
 
 class ModelError(ValueError):

@@ -6,3 +6,17 @@ batches and records the outcome, retrying with backoff (`backoff.RetryPolicy`) a
 cannot deliver in a dead letter that `everreach outbox redrive` empties. Ingest never waits on a
 destination: it only inserts rows.
 """
+
+from everreach.forwarding.admin import format_status, read_status, redrive_dead
+from everreach.forwarding.destinations import DESTINATIONS, forward_destinations
+from everreach.forwarding.worker import forwarding_in_background, run_until_signalled
+
+__all__ = [
+    "DESTINATIONS",
+    "format_status",
+    "forward_destinations",
+    "forwarding_in_background",
+    "read_status",
+    "redrive_dead",
+    "run_until_signalled",
+]

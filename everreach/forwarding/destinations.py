@@ -8,12 +8,14 @@ A destination is on when its setting is present: PostHog with `POSTHOG_API_KEY`,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from everreach.collector.pipeline import PreparedEvent
 from everreach.forwarding import posthog, webhook
 from everreach.forwarding.delivery import OutboundRequest
 from everreach.platform.settings import Settings
+
+if TYPE_CHECKING:  # the collector imports this module: the type alone would make a cycle
+    from everreach.collector.pipeline import PreparedEvent
 
 PAYLOADS: dict[str, Callable[[PreparedEvent], dict[str, Any]]] = {
     posthog.NAME: posthog.event_payload,

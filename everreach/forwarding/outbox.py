@@ -10,14 +10,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from psycopg import AsyncConnection
 
-from everreach.collector.pipeline import PreparedEvent
 from everreach.forwarding.destinations import PAYLOADS
 from everreach.platform.sql_files import sql_folder
+
+if TYPE_CHECKING:  # the collector imports this module: the type alone would make a cycle
+    from everreach.collector.pipeline import PreparedEvent
 
 query = sql_folder(__package__)
 

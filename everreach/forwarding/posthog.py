@@ -9,12 +9,14 @@ as distinct_id and `$process_person_profile: false` keeps PostHog from inventing
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from everreach.collector.pipeline import PreparedEvent
 from everreach.forwarding.delivery import OutboundRequest
+
+if TYPE_CHECKING:  # the collector imports this module: the type alone would make a cycle
+    from everreach.collector.pipeline import PreparedEvent
 
 NAME = "posthog"
 

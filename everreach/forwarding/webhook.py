@@ -28,12 +28,14 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from everreach.collector.pipeline import PreparedEvent
 from everreach.forwarding.delivery import OutboundRequest
+
+if TYPE_CHECKING:  # the collector imports this module: the type alone would make a cycle
+    from everreach.collector.pipeline import PreparedEvent
 
 NAME = "webhook"
 TIMESTAMP_HEADER = "X-EverReach-Timestamp"

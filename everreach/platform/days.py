@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from everreach.datasets.sql_models import Window
+Window = tuple[datetime, datetime]
+"""A half-open time window ``[start, end)``: a partition's, a query's or a retention's."""
 
 
 def day_window(day: date) -> Window:

@@ -19,16 +19,17 @@ from datetime import date
 
 import dagster as dg
 
-from everreach.datasets.charts import label_chart_parts, label_chart_png
-from everreach.datasets.labels import (
+from everreach.datasets import (
     LabelValue,
     compute_labels,
     dislike_rates,
+    label_chart_parts,
+    label_chart_png,
     label_history,
     store_labels,
 )
-from everreach.plan.taxonomy import TrackingPlan
-from everreach.platform.days import window_days
+from everreach.plan import TrackingPlan
+from everreach.platform import window_days
 from everreach_dagster.metadata import markdown_table
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource
 

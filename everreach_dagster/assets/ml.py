@@ -14,16 +14,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from everreach.datasets.partitions import (
+from everreach.datasets import (
     PartitionCounts,
+    SqlModel,
     count_partition,
     partition_parts,
     pii_findings,
     preview_rows,
+    qualified,
     write_partition,
 )
-from everreach.datasets.sql_models import SqlModel, qualified
-from everreach.platform.days import window_days
+from everreach.platform import window_days
 from everreach_dagster.metadata import markdown_table
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource
 

@@ -31,7 +31,7 @@ from api.app import create_app
 from api.server import serve_in_thread
 from everreach.accounts.tokens import TokenCodec
 from everreach.datasets.partitions import DatasetStore, count_partition, read_manifest
-from everreach.plan.taxonomy import DurationLabel, NetCountLabel, RatioLabel, load_plan
+from everreach.plan import DurationLabel, NetCountLabel, RatioLabel, load_plan
 from everreach.platform.migrations import scratch_database
 from everreach_cli.replay import replay
 from everreach_cli.synthetic_traffic import FAULT_RETRY, SyntheticRequest, generate_traffic

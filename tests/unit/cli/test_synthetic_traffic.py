@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from everreach.plan.taxonomy import TrackingPlan, load_plan
+from everreach.plan import TrackingPlan, load_plan
 from everreach_cli.synthetic_traffic import (
     FAULT_MISSING_PROPERTY,
     FAULT_RETRY,

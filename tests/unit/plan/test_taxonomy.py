@@ -1,4 +1,4 @@
-"""The tracking plan (analytics/events.yml) and its loader / validator (everreach.plan.taxonomy)."""
+"""The tracking plan (analytics/events.yml) and its loader / validator (everreach.plan)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from everreach.plan.taxonomy import (
+from everreach.plan import (
     DEFAULT_PLAN_PATH,
     VIOLATION_CODES,
     DurationLabel,

@@ -1,413 +1,41 @@
-"""The tracking plan: load ``analytics/events.yml``, check it, and validate events against it.
+"""Loading ``analytics/events.yml``: every fault is a :class:`PlanError` with its ``file:line``.
 
-The plan is the single source of truth for which product events exist, what their properties
-mean, which may be sent before login, and how the ML labels are defined in terms of events. The
-collector calls :meth:`TrackingPlan.validate` on every incoming event (tens of thousands per
-second), so the per-event checks are compiled into closures once, when the plan is loaded, and
-validation does no YAML, regex compilation or dictionary building on the hot path.
-
-A broken plan must fail loudly and point at the fault: :func:`load_plan` raises :class:`PlanError`
-with ``file:line`` taken from PyYAML's node marks (``yaml.compose``), never a guessed line.
-
-Validation rules worth knowing (they are deliberate):
-
-* Properties not in the plan are allowed: apps add props before the plan catches up.
-* ``None`` (JSON null) counts as absent: a null required property is ``missing_property``, a null
-  optional property is fine. SDKs commonly serialise unset optionals as null.
-* ``bool`` is neither an ``integer`` nor a ``number`` (in Python ``True`` is an ``int``).
-* ``integer`` accepts Python ``int`` only, never a float, not even ``3.0``: downstream SQL casts
-  ``(properties->>'x')::int`` and Postgres rejects the text ``3.0`` for an integer.
-* ``number`` accepts ints and finite floats (NaN / Infinity cannot be stored in ``jsonb``).
-* ``format: uuid`` is the canonical 8-4-4-4-12 hex form (either case); ``format: date-time`` is
-  ISO 8601 / RFC 3339 with a date, a time and an explicit offset (``Z`` or ``+hh:mm``): a naive
-  timestamp is ambiguous.
-* Violation details never echo string values: they may carry PII, and details are stored and
-  logged with quarantined events.
+The line numbers come from PyYAML's node marks (``yaml.compose``), never a guess.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
 
-import msgspec
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = [
-    "DEFAULT_PLAN_PATH",
-    "PLAN_ENV_VAR",
-    "VIOLATION_CODES",
-    "DurationLabel",
-    "EventSpec",
-    "LabelSpec",
-    "NetCountLabel",
-    "PlanError",
-    "PropertySpec",
-    "RatioLabel",
-    "RatioTerm",
-    "TrackingPlan",
-    "Violation",
-    "load_plan",
-]
+from everreach.plan.model import (
+    AGGREGATES,
+    EVENT_NAME,
+    FORMATS,
+    LABEL_KINDS,
+    PROPERTY_TYPES,
+    SCALAR_TYPES,
+    SUPPORTED_VERSIONS,
+    USER,
+    DurationLabel,
+    EventSpec,
+    LabelSpec,
+    NetCountLabel,
+    PlanError,
+    PropertySpec,
+    RatioLabel,
+    RatioTerm,
+)
+from everreach.plan.tracking_plan import TrackingPlan
 
 DEFAULT_PLAN_PATH = Path(__file__).resolve().parents[2] / "analytics" / "events.yml"
 PLAN_ENV_VAR = "EVERREACH_TRACKING_PLAN"
-
-SUPPORTED_VERSIONS = frozenset({1})
-PROPERTY_TYPES = ("string", "integer", "number", "boolean", "array", "object")
-SCALAR_TYPES = ("string", "integer", "number", "boolean")
-FORMATS = ("uuid", "date-time")
-LABEL_KINDS = ("duration", "net_count", "ratio")
-AGGREGATES = ("median", "mean", "p90", "p95")
-USER = "user"
-"""``distinct: user`` in a ratio term: the person (user_id, else anonymous_id)."""
-
-VIOLATION_CODES = (
-    "unknown_event",
-    "missing_property",
-    "wrong_type",
-    "not_in_enum",
-    "out_of_range",
-    "too_long",
-    "bad_format",
-)
-
-_EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
-_UUID = re.compile(
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-).fullmatch
-
-
-# --------------------------------------------------------------------------------------------------
-# Public types
-
-
-class PlanError(ValueError):
-    """The tracking plan is unreadable or inconsistent. ``str(err)`` is ``file:line: reason``."""
-
-    def __init__(self, path: str, line: int | None, reason: str) -> None:
-        self.path = path
-        self.line = line
-        self.reason = reason
-        super().__init__(f"{path}:{line}: {reason}" if line is not None else f"{path}: {reason}")
-
-
-class Violation(msgspec.Struct, frozen=True, gc=False):
-    """One way an event breaks the plan. ``code`` is stable and machine-readable.
-
-    ``property`` is the offending property (``None`` for ``unknown_event``); ``detail`` is for
-    humans and never contains string values from the event.
-    """
-
-    code: str
-    property: str | None
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class PropertySpec:
-    """A planned property of an event, with its optional constraints."""
-
-    name: str
-    type: str
-    required: bool = False
-    description: str = ""
-    enum: tuple[str | int, ...] | None = None
-    minimum: int | float | None = None
-    maximum: int | float | None = None
-    max_length: int | None = None
-    format: str | None = None
-    items: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EventSpec:
-    """A planned event. ``pre_auth`` events may be sent without a login."""
-
-    name: str
-    category: str
-    description: str
-    pre_auth: bool
-    properties: Mapping[str, PropertySpec]
-
-
-@dataclass(frozen=True, slots=True)
-class RatioTerm:
-    """One side of a ratio label: count distinct ``distinct`` values among ``event`` rows.
-
-    ``distinct`` is ``"user"`` (the person: user_id, else anonymous_id) or a property name.
-    ``within == "denominator"`` (numerator only) counts only values that also appear in the
-    denominator's set, so the ratio is a true conversion rate between 0 and 1.
-    """
-
-    event: str
-    distinct: str
-    within: str | None = None
-
-    @property
-    def by_user(self) -> bool:
-        """True when the term counts people rather than property values."""
-        return self.distinct == USER
-
-
-@dataclass(frozen=True, slots=True)
-class LabelSpec:
-    """Base of the ML label definitions; ``kind`` tells which subclass it is."""
-
-    kind: ClassVar[str] = ""
-    name: str
-    description: str
-
-    @property
-    def events(self) -> tuple[str, ...]:
-        """Every event the label reads, in definition order, without repeats."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True, slots=True)
-class NetCountLabel(LabelSpec):
-    """Per entity (keyed by property ``key``): count of ``plus`` events minus ``minus`` events."""
-
-    kind: ClassVar[str] = "net_count"
-    entity: str
-    key: str
-    plus: tuple[str, ...]
-    minus: tuple[str, ...]
-
-    @property
-    def events(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((*self.plus, *self.minus)))
-
-
-@dataclass(frozen=True, slots=True)
-class RatioLabel(LabelSpec):
-    """``count(numerator) / count(denominator)``, optionally grouped ``by`` denominator properties.
-
-    When ``by`` is set, numerator rows are joined to denominator rows on the shared distinct key
-    (the loader enforces that both terms use the same ``distinct``) and grouped by the
-    denominator event's properties.
-    """
-
-    kind: ClassVar[str] = "ratio"
-    numerator: RatioTerm
-    denominator: RatioTerm
-    by: tuple[str, ...] = ()
-
-    @property
-    def events(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((self.numerator.event, self.denominator.event)))
-
-
-@dataclass(frozen=True, slots=True)
-class DurationLabel(LabelSpec):
-    """Milliseconds from ``start`` to the first ``end`` event after it, per entity, aggregated."""
-
-    kind: ClassVar[str] = "duration"
-    entity: str
-    key: str
-    start: str
-    end: tuple[str, ...]
-    aggregate: str
-
-    @property
-    def events(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((self.start, *self.end)))
-
-
-_Check = Callable[[Any], Violation | None]
-
-
-@dataclass(frozen=True)
-class TrackingPlan:
-    """The loaded plan. Build it with :func:`load_plan`; validation checks are compiled here."""
-
-    version: int
-    events: Mapping[str, EventSpec]
-    labels: Mapping[str, LabelSpec]
-    categories: Mapping[str, str] = field(default_factory=dict)
-    source: str | None = None
-    _compiled: dict[str, tuple[tuple[str, bool, _Check], ...]] = field(
-        init=False, repr=False, compare=False
-    )
-    _pre_auth: frozenset[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        compiled = {
-            name: tuple((p.name, p.required, _compile(p)) for p in spec.properties.values())
-            for name, spec in self.events.items()
-        }
-        object.__setattr__(self, "_compiled", compiled)
-        pre_auth = frozenset(n for n, e in self.events.items() if e.pre_auth)
-        object.__setattr__(self, "_pre_auth", pre_auth)
-
-    def event(self, name: str) -> EventSpec | None:
-        """The spec of event ``name``, or None when it is not planned."""
-        return self.events.get(name)
-
-    def is_pre_auth(self, name: str) -> bool:
-        """True when ``name`` is a planned event that may be sent without a login."""
-        return name in self._pre_auth
-
-    def validate(self, name: str, props: Mapping[str, Any] | None) -> list[Violation]:
-        """Check one event against the plan; an empty list means it is valid.
-
-        At most one violation is reported per property (the first rule it breaks), in plan
-        order; unplanned properties are ignored.
-        """
-        checks = self._compiled.get(name)
-        if checks is None:
-            return [Violation("unknown_event", None, f"event {name!r} is not in the tracking plan")]
-        if props is None:
-            props = {}
-        elif not isinstance(props, Mapping):
-            return [Violation("wrong_type", None, f"props must be an object, got {_jtype(props)}")]
-        out: list[Violation] = []
-        get = props.get
-        for pname, required, check in checks:
-            value = get(pname)
-            if value is None:
-                if required:
-                    out.append(Violation("missing_property", pname, f"required property {pname!r}"))
-                continue
-            violation = check(value)
-            if violation is not None:
-                out.append(violation)
-        return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Compiled checks
-
-
-def _jtype(value: object) -> str:
-    """JSON type name of a decoded value, for violation details."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _is_datetime(value: str) -> bool:
-    """ISO 8601 extended date + time + explicit offset (what RFC 3339 calls date-time)."""
-    if len(value) < 20 or value[4] != "-" or value[10] not in "Tt ":
-        return False
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return parsed.tzinfo is not None
-
-
-_FORMAT_CHECKS: dict[str, Callable[[str], object]] = {"uuid": _UUID, "date-time": _is_datetime}
-
-_TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
-    "string": lambda v: type(v) is str,
-    "integer": lambda v: type(v) is int,
-    "number": lambda v: (type(v) is int) or (type(v) is float and math.isfinite(v)),
-    "boolean": lambda v: type(v) is bool,
-    "array": lambda v: isinstance(v, list | tuple),
-    "object": lambda v: isinstance(v, dict),
-}
-
-
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _compile(p: PropertySpec) -> _Check:
-    """Turn a property spec into one closure ``value -> Violation | None`` (value is not None)."""
-    name = p.name
-    enum = frozenset(p.enum) if p.enum is not None else None
-    enum_text = ", ".join(str(v) for v in p.enum) if p.enum is not None else ""
-    lo, hi = p.minimum, p.maximum
-    range_text = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
-
-    def wrong(value: Any) -> Violation:
-        return Violation("wrong_type", name, f"expected {p.type}, got {_jtype(value)}")
-
-    if p.type == "string":
-        max_length = p.max_length
-        fmt_name = p.format
-        fmt = _FORMAT_CHECKS[fmt_name] if fmt_name is not None else None
-
-        def check_string(value: Any) -> Violation | None:
-            if type(value) is not str:
-                return wrong(value)
-            if enum is not None and value not in enum:
-                return Violation("not_in_enum", name, f"expected one of: {enum_text}")
-            if max_length is not None and len(value) > max_length:
-                return Violation(
-                    "too_long", name, f"{len(value)} characters, at most {max_length} allowed"
-                )
-            if fmt is not None and not fmt(value):
-                return Violation("bad_format", name, f"not a valid {fmt_name}")
-            return None
-
-        return check_string
-
-    if p.type in ("integer", "number"):
-        is_integer = p.type == "integer"
-        # Integers must fit Postgres bigint: typed columns (tokens_out, latency_ms) store them,
-        # and a value that does not fit would fail the request's whole transaction.
-        if is_integer:
-            lo = _INT64_MIN if lo is None else max(lo, _INT64_MIN)
-            hi = _INT64_MAX if hi is None else min(hi, _INT64_MAX)
-
-        def check_numeric(value: Any) -> Violation | None:
-            kind = type(value)
-            if kind is not int and (is_integer or kind is not float or not math.isfinite(value)):
-                return wrong(value)
-            if enum is not None and value not in enum:
-                return Violation("not_in_enum", name, f"{value} not one of: {enum_text}")
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                return Violation("out_of_range", name, f"{value} outside {range_text}")
-            return None
-
-        return check_numeric
-
-    if p.type == "array" and p.items is not None:
-        item_type = p.items
-        item_ok = _TYPE_TESTS[item_type]
-
-        def check_array(value: Any) -> Violation | None:
-            if not isinstance(value, list | tuple):
-                return wrong(value)
-            for i, item in enumerate(value):
-                if not item_ok(item):
-                    return Violation(
-                        "wrong_type", name, f"element {i}: expected {item_type}, got {_jtype(item)}"
-                    )
-            return None
-
-        return check_array
-
-    type_ok = _TYPE_TESTS[p.type]
-
-    def check_plain(value: Any) -> Violation | None:
-        return None if type_ok(value) else wrong(value)
-
-    return check_plain
-
-
-# --------------------------------------------------------------------------------------------------
-# Loading
 
 
 def load_plan(path: Path | str | None = None) -> TrackingPlan:
@@ -576,7 +204,7 @@ class _PlanReader:
             for slug, (key_node, value_node) in self.mapping(
                 top["categories"][1], "categories"
             ).items():
-                if not _EVENT_NAME.fullmatch(slug):
+                if not EVENT_NAME.fullmatch(slug):
                     self.fail(key_node, f"category {slug!r} must be snake_case")
                 categories[slug] = self.string(value_node, f"description of category {slug!r}")
 
@@ -604,7 +232,7 @@ class _PlanReader:
         self, name: str, key_node: ScalarNode, node: Node, categories: Mapping[str, str]
     ) -> EventSpec:
         what = f"event {name!r}"
-        if not _EVENT_NAME.fullmatch(name):
+        if not EVENT_NAME.fullmatch(name):
             self.fail(key_node, f"{what}: event names must be snake_case (a-z, 0-9, _)")
         entries = self.mapping(node, what, _EVENT_KEYS)
         category_node = self.require(entries, "category", key_node, what)
