@@ -4,8 +4,9 @@ The checks run with the materialization and read back what was written: the row 
 source window, the Parquet footer, the parsed CSV and the manifest must agree, and no exported
 text may still hold a PII pattern. A freshness check expects the nightly partition by 03:00 UTC.
 
-A backfill writes its whole range in one run (`BackfillPolicy.single_run`), a day's files at a
-time; the checks then hold for every day of the range and name the days that break them.
+A backfill run writes its range of days (the whole range, or k days per run: see
+everreach_dagster/execution.py), a day's files at a time; the checks then hold for every day of
+the run and name the days that break them.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
@@ -75,7 +76,9 @@ def _pii_check(findings: list[dict[str, int]]) -> dg.AssetCheckResult:
     )
 
 
-def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def dataset_asset(
+    model: SqlModel, partitions: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+) -> dg.AssetsDefinition:
     """The daily file partitions of the partitioned model `model`."""
     key = dataset_key(model)
 
@@ -84,7 +87,7 @@ def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.As
         group_name="ml",
         deps=[model.name],
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy,
         kinds={"parquet", "csv"},
         description=(
             f"Daily files of {model.name} under the datasets root, Hive-style: "
