@@ -20,19 +20,19 @@ from everreach_dagster.execution import (
     instance_template,
 )
 
-DAGSTER_DATABASE = "dagster"
 URL_ENV = "EVERREACH_DAGSTER_PG_URL"
 
 
 def prepare_dagster_home(
     home: Path,
     database: Database,
-    name: str = DAGSTER_DATABASE,
+    name: str | None = None,
     settings: Settings | None = None,
 ) -> dict[str, str]:
     """Write `<home>/dagster/dagster.yaml` and return the environment Dagster needs.
 
-    `settings` chooses the execution mode's template (local when not given). The URL keeps a
+    `settings` chooses the execution mode's template (local when not given) and, unless `name`
+    is given, the database (`EVERREACH_DAGSTER_DATABASE`, default `dagster`). The URL keeps a
     socket directory as a `?host=` query when the server is embedded; libpq (behind psycopg2)
     reads it from there.
     """
@@ -43,7 +43,7 @@ def prepare_dagster_home(
     shutil.copyfile(instance_template(settings), dagster_home / "dagster.yaml")
     env = {
         "DAGSTER_HOME": str(dagster_home),
-        URL_ENV: with_driver(database.sibling(name), "psycopg2"),
+        URL_ENV: with_driver(database.sibling(name or settings.dagster_database), "psycopg2"),
         **instance_environment(settings),
     }
     os.environ.update(env)

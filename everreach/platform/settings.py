@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     retention_events_days: int = Field(default=90, ge=1)
     retention_responses_days: int = Field(default=180, ge=1)
     dagster_run_retention_days: int = Field(default=30, ge=1)
+    dagster_database: str = Field(
+        default="dagster", description="Database beside the app's holding Dagster's instance."
+    )
 
     # Scale-out (everreach_dagster/execution.py): where Dagster runs and steps execute.
     execution: Literal["local", "celery"] = Field(
