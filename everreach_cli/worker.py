@@ -68,6 +68,8 @@ def run_worker(
             while all(child.poll() is None for child in children):
                 time.sleep(POLL_S)
             return max(abs(child.returncode or 0) for child in children if child.poll() is not None)
+        except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: a requested stop
+            return 0
         finally:
             stop_group(leader.pid, children, grace_s)
 
