@@ -93,7 +93,8 @@ def main() -> None:
                 assert status.value == "COMPLETED_SUCCESS", (status, cluster.logs)
                 assert dataset_files(store, days) == reference, "files differ from local mode"
                 nodes[workers] = set(cluster.step_workers([r.run_id for r in runs]).values())
-                print(f"{workers} worker(s): {wall[workers]:.1f} s, {len(runs)} runs on {nodes}")
+                on = ", ".join(sorted(nodes[workers]))
+                print(f"{workers} worker(s): {wall[workers]:.1f} s, {len(runs)} runs on {on}")
 
     runs_count = -(-DAYS // options.days_per_run)
     report(
