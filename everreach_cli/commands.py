@@ -199,7 +199,8 @@ def forwarder(settings: Settings, metrics_port: int | None, metrics_host: str) -
     multiple=True,
     default=("dagster",),
     show_default=True,
-    help="Queue to take steps from (repeat for several).",
+    help="Queue to take steps from (repeat for several); steps go to `dagster` unless an asset "
+    "sets the `dagster-celery/queue` tag.",
 )
 @click.option(
     "--grace",

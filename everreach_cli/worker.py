@@ -52,7 +52,7 @@ def run_worker(
             "EVERREACH_DATABASE_URL": database.url,
             "EVERREACH_HOME": str(settings.home_dir),
         }
-        commands = worker_commands(name, concurrency, queues)
+        commands = worker_commands(name, concurrency, queues, settings.log_level)
         leader = subprocess.Popen(commands[0], env=env, cwd=REPO, process_group=0)
         children = [leader]
         try:

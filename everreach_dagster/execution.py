@@ -29,7 +29,7 @@ from typing import Any
 
 import dagster as dg
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
-from dagster_aws.s3 import S3PickleIOManager
+from dagster_aws.s3 import S3PickleIOManager, S3Resource
 from dagster_celery import celery_executor
 from dagster_celery.defaults import broker_transport_options
 from dagster_celery.launcher import CeleryRunLauncher
@@ -110,7 +110,7 @@ def executor(settings: Settings) -> dg.ExecutorDefinition | None:
     )
 
 
-def io_manager_resources(settings: Settings, s3: Any) -> dict[str, Any]:
+def io_manager_resources(settings: Settings, s3: S3Resource) -> dict[str, Any]:
     """In celery mode, outputs passed between steps are pickled to `<datasets root>/dagster-io`."""
     if settings.execution != "celery":
         return {}
@@ -130,7 +130,7 @@ def daily_backfill_policy(settings: Settings) -> dg.BackfillPolicy:
 
 
 def worker_commands(
-    name: str, concurrency: int, queues: tuple[str, ...], loglevel: str = "INFO"
+    name: str, concurrency: int, queues: tuple[str, ...], loglevel: str
 ) -> list[list[str]]:
     """The Celery workers behind one `everreach worker`: `<name>` takes steps from `queues`,
     `<name>-runs` takes whole runs (which mostly wait for their steps) from the run queue."""
