@@ -213,6 +213,11 @@ class Cluster:
     def backfill_runs(self, backfill_id: str) -> list[dg.DagsterRun]:
         return list(self.instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id)))
 
+    def runs_span(self, backfill_id: str) -> float:
+        """Seconds from the first run's start to the last run's end."""
+        records = self.instance.get_run_records(filters=dg.RunsFilter.for_backfill(backfill_id))
+        return max(r.end_time or 0 for r in records) - min(r.start_time or 0 for r in records)
+
     def wait_for_backfill_run(self, backfill_id: str, timeout_s: float = 120) -> dg.DagsterRun:
         """The first run the daemon creates for the backfill."""
         deadline = time.monotonic() + timeout_s
