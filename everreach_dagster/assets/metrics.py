@@ -5,9 +5,8 @@ chart of the last two weeks (a PNG inline in the metadata, also saved under the 
 for every day). Alert thresholds from the product report are WARN checks: they flag a bad day
 without failing the run.
 
-A backfill computes its range in as few runs as the policy allows (the whole range locally, k
-days per run on Celery workers: everreach_dagster/execution.py): one query per label groups a
-run's days, where one run per day would re-read the same events each day.
+A backfill computes its whole range in one run (`BackfillPolicy.single_run`): one query per
+label groups the range by day, where one run per day would re-read the same events each day.
 Dagster then attaches the run's metadata to every partition of the range, so the table lists
 each day, the figures are the last day's, and a check fails when any day of the range breaches.
 """

@@ -4,9 +4,8 @@ The checks run with the materialization and read back what was written: the row 
 source window, the Parquet footer, the parsed CSV and the manifest must agree, and no exported
 text may still hold a PII pattern. A freshness check expects the nightly partition by 03:00 UTC.
 
-A backfill run writes its range of days (the whole range, or k days per run: see
-everreach_dagster/execution.py), a day's files at a time; the checks then hold for every day of
-the run and name the days that break them.
+A backfill writes its whole range in one run (`BackfillPolicy.single_run`), a day's files at a
+time; the checks then hold for every day of the range and name the days that break them.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
