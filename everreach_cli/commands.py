@@ -187,6 +187,41 @@ def forwarder(settings: Settings, metrics_port: int | None, metrics_host: str) -
         run_until_signalled(settings, database.url)
 
 
+@main.command()
+@click.option("--name", default=None, help="Worker name in Dagster's logs (default: worker-<pid>).")
+@click.option(
+    "--concurrency",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Steps run at once (and as many runs).",
+)
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    default=("dagster",),
+    show_default=True,
+    help="Queue to take steps from (repeat for several); steps go to `dagster` unless an asset "
+    "sets the `dagster-celery/queue` tag.",
+)
+@click.option(
+    "--grace",
+    default=300.0,
+    show_default=True,
+    type=float,
+    help="Seconds running tasks get to finish on SIGTERM before they are killed.",
+)
+@click.pass_obj
+def worker(
+    settings: Settings, name: str | None, concurrency: int, queues: tuple[str, ...], grace: float
+) -> None:
+    """Run Dagster's Celery workers for EVERREACH_EXECUTION=celery until SIGINT/SIGTERM."""
+    from everreach_cli.worker import run_worker
+
+    sys.exit(run_worker(settings, name or f"worker-{os.getpid()}", concurrency, queues, grace))
+
+
 @main.group()
 def outbox() -> None:
     """The forwarding outbox: delivery status and dead-letter redrive."""

@@ -16,8 +16,14 @@ from everreach.plan import load_plan
 from everreach.platform import Settings
 from everreach_dagster.assets.metrics import label_metrics_asset
 from everreach_dagster.assets.ml import dataset_asset, freshness_check
+from everreach_dagster.execution import (
+    check_execution_settings,
+    daily_backfill_policy,
+    executor,
+    io_manager_resources,
+)
 from everreach_dagster.partitions import daily_partitions
-from everreach_dagster.resources import default_resources
+from everreach_dagster.resources import default_resources, s3_resource
 from everreach_dagster.retention import retention_jobs
 from everreach_dagster.schedules import cron_schedule, nightly_partitions_schedule
 from everreach_dagster.sql_models import model_assets
@@ -41,9 +47,10 @@ class AssetGraph:
 def build_assets(settings: Settings) -> AssetGraph:
     models = load_models()
     partitions = daily_partitions(settings)
-    sql_assets = dict(zip(models, model_assets(models, partitions), strict=True))
-    dataset = dataset_asset(models[ML_MODEL], partitions)
-    metrics = label_metrics_asset(load_plan(settings.tracking_plan), partitions)
+    backfill = daily_backfill_policy(settings)
+    sql_assets = dict(zip(models, model_assets(models, partitions, backfill), strict=True))
+    dataset = dataset_asset(models[ML_MODEL], partitions, backfill)
+    metrics = label_metrics_asset(load_plan(settings.tracking_plan), partitions, backfill)
     return AssetGraph(
         unpartitioned=[a for name, a in sql_assets.items() if not models[name].partitioned],
         daily=[
@@ -56,6 +63,7 @@ def build_assets(settings: Settings) -> AssetGraph:
 
 
 def build_definitions(settings: Settings, database_url: str | None = None) -> dg.Definitions:
+    check_execution_settings(settings)
     graph = build_assets(settings)
     refresh = dg.define_asset_job(
         "refresh_models",
@@ -92,7 +100,11 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
                 "daily_run_history_prune", "30 4 * * *", prune_runs, "Prune Dagster run history."
             ),
         ],
-        resources=default_resources(settings, database_url),
+        resources={
+            **default_resources(settings, database_url),
+            **io_manager_resources(settings, s3_resource(settings)),
+        },
+        executor=executor(settings),
     )
 
 
