@@ -12,8 +12,11 @@ import httpx
 import psycopg
 import pytest
 
+from api.app import create_app
+from api.server import serve_in_thread
 from everreach.collector.event_partitions import DefaultDay, default_partition_days, maintain
 from everreach.platform.migrations import scratch_database
+from tests.conftest import make_settings
 from tests.helpers import event, new_id
 
 
@@ -105,13 +108,13 @@ def test_maintenance_makes_partitions_ahead_and_moves_default_rows_into_their_da
         ]
         before = conn.execute("SELECT * FROM app_events ORDER BY id").fetchall()
 
-        report = maintain(conn, keep_days=90, ahead_days=30)
+        report = maintain(conn, keep_days=25, ahead_days=30)
 
         assert late.date() in report.created and early.date() in report.created
         assert report.moved_events == 3
         assert report.left_in_default == [DefaultDay(far_future.date(), 1)]
         made = {day for _, day in conn.execute("SELECT * FROM event_partitions()").fetchall()}
-        assert {today - timedelta(days=90), today + timedelta(days=30)} <= made
+        assert {today - timedelta(days=25), today + timedelta(days=30)} <= made
         assert conn.execute("SELECT * FROM app_events ORDER BY id").fetchall() == before
         placed = dict(
             conn.execute(
@@ -123,4 +126,73 @@ def test_maintenance_makes_partitions_ahead_and_moves_default_rows_into_their_da
         assert placed[rows[late]] == partition_of(late.date())
         assert placed[rows[early]] == partition_of(early.date())
         assert placed[rows[far_future]] == "app_events_default"
-        assert maintain(conn, keep_days=90, ahead_days=30).created == []
+        assert maintain(conn, keep_days=25, ahead_days=30).created == []
+
+
+def partition_days(conn: psycopg.Connection[Any]) -> set[date]:
+    return {day for _, day in conn.execute("SELECT * FROM event_partitions()").fetchall()}
+
+
+def test_retention_drops_whole_days_deletes_only_in_the_boundary_day_and_counts_every_row(
+    fresh_database: str,
+) -> None:
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(days=10)
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        maintain(conn, keep_days=15, ahead_days=14)
+        # Every 6 hours over 15 days, one far in the past (in DEFAULT), ids as the store keeps.
+        moments = [now - timedelta(hours=6 * n + 1) for n in range(60)]
+        moments.append(now - timedelta(days=500))
+        for at in moments:
+            event_id = insert_event(conn, at)
+            conn.execute("INSERT INTO event_ids VALUES (%s, %s)", (event_id, at))
+        conn.execute(
+            "INSERT INTO quarantined_events (event_id, raw, reasons, received_at)"
+            " VALUES (gen_random_uuid(), '{}', '[]', %s)",
+            (now - timedelta(days=11),),
+        )
+        old_days = {d for d in partition_days(conn) if d < cutoff.date()}
+        kept_rows = conn.execute(
+            "SELECT * FROM app_events WHERE occurred_at >= %s ORDER BY id", (cutoff,)
+        ).fetchall()
+        expected = sum(1 for at in moments if at < cutoff)
+
+        removed = conn.execute("SELECT * FROM cleanup_old_events(10)").fetchall()
+
+        assert removed == [("app_events", expected, len(old_days)), ("quarantined_events", 1, 0)]
+        assert len(old_days) == 5
+        assert not {d for d in partition_days(conn) if d < cutoff.date()}
+        assert cutoff.date() in partition_days(conn)  # the boundary day: only its old rows went
+        assert conn.execute("SELECT * FROM app_events ORDER BY id").fetchall() == kept_rows
+        assert conn.execute("SELECT count(*) FROM event_ids").fetchone() == (len(kept_rows),)
+        logged = conn.execute(
+            "SELECT table_name, deleted_rows, dropped_partitions FROM retention_runs ORDER BY id"
+        ).fetchall()
+        assert logged == [("app_events", expected, 5), ("quarantined_events", 1, 0)]
+
+
+def test_an_event_retried_after_its_partition_was_dropped_is_accepted_again(
+    fresh_database: str, tmp_path
+) -> None:
+    """Its id went with its partition: the store no longer knows it, like any event older than
+    retention, so the retry is accepted and stored again (in DEFAULT, its day's partition being
+    gone), and the next cleanup removes it again."""
+    old = datetime.now(UTC) - timedelta(days=12)
+    sent = event(
+        "signup_started", {"method": "email"}, anonymous_id=new_id(), timestamp=old.isoformat()
+    )
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        maintain(conn, keep_days=15, ahead_days=14)
+        settings = make_settings(tmp_path, fresh_database)
+        with (
+            serve_in_thread(create_app(settings, fresh_database)) as base_url,
+            httpx.Client(base_url=base_url, timeout=30) as api,
+        ):
+            assert post(api, sent)["results"][0]["status"] == "accepted"
+            assert post(api, sent)["results"][0]["status"] == "duplicate"
+            assert where_stored(conn, sent["event_id"]) == [(partition_of(old.date()), old)]
+            conn.execute("SELECT cleanup_old_events(10)")
+            assert where_stored(conn, sent["event_id"]) == []
+            assert post(api, sent)["results"][0]["status"] == "accepted"
+            assert where_stored(conn, sent["event_id"]) == [("app_events_default", old)]
+            assert post(api, sent)["results"][0]["status"] == "duplicate"
