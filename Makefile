@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth
+.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-retention
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
@@ -33,13 +33,17 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-window bench-export bench-forwarding bench-auth
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-retention
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
 
 bench-window: setup
 	$(BIN)/python -m bench.window
+
+## Retention of 30 of 120 days over 10 M events: day partitions dropped vs DELETE, same run.
+bench-retention: setup
+	$(BIN)/python -m bench.retention $(BENCH_RETENTION_ARGS)
 
 bench-forwarding: setup
 	$(BIN)/python -m bench.forwarding
