@@ -8,6 +8,7 @@ before it takes traffic.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,17 @@ from everreach.accounts import TokenCodec, signing_key
 from everreach.forwarding import forward_destinations
 from everreach.plan import load_plan
 from everreach.platform import Settings, build_rate_limiter, configure_logging, libpq_url
+
+
+@asynccontextmanager
+async def freeze_startup_heap(_app: Litestar) -> AsyncIterator[None]:
+    """Exclude the objects of start-up (about 210 000: modules, the app, the plan) from garbage
+    collection: each full collection scanned them all, stalling the event loop 50-120 ms (measured
+    with gc callbacks at 500 single-event requests/s), which was the collector's p99. Listed last,
+    it runs once everything else has started."""
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -82,7 +94,12 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             AdminController,
             ExportController,
         ],
-        lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
+        lifespan=[
+            lifespan,
+            forwarder_lifespan(settings),
+            accounts_lifespan(settings),
+            freeze_startup_heap,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         logging_config=None,  # keep our structured log format (Litestar would replace it)
         openapi_config=OpenAPIConfig(
