@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 
 from bench.environment import EXTERNAL_URL, REPO, machine_description, report
-from everreach.collector.event_partitions import maintain
+from everreach.collector import maintain_partitions
 from everreach.platform.embedded_postgres import start_embedded
 from everreach.platform.migrations import scratch_database
 from everreach.platform.sql_files import sql_folder
@@ -62,7 +62,7 @@ def measured(conn: psycopg.Connection, action: Callable[[], object]) -> Step:
 
 
 def fill(conn: psycopg.Connection, total: int, days: int) -> None:
-    maintain(conn, keep_days=days + 1, ahead_days=14)
+    maintain_partitions(conn, keep_days=days + 1, ahead_days=14)
     for first in range(1, total + 1, CHUNK):
         last = min(first + CHUNK - 1, total)
         conn.execute(

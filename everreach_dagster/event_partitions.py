@@ -12,8 +12,7 @@ too far ahead). A schedule materializes it daily at 00:05 UTC; `everreach migrat
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
 import dagster as dg
 
-from everreach.collector import DefaultDay, default_partition_days
-from everreach.collector.event_partitions import maintain
+from everreach.collector import DefaultDay, default_partition_days, maintain_partitions
 from everreach.platform import Settings
 from everreach_dagster.resources import DatabaseResource
 from everreach_dagster.schedules import AssetJob, cron_schedule
@@ -50,7 +49,7 @@ def event_partitions_asset(settings: Settings) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         with database.connect() as conn:
             landed = default_partition_days(conn)
-            report = maintain(
+            report = maintain_partitions(
                 conn, settings.retention_events_days, settings.event_partitions_ahead_days
             )
             made = conn.execute("SELECT min(day), max(day), count(*) FROM event_partitions()")

@@ -11,8 +11,9 @@ from everreach.collector.event_partitions import (
     DefaultDay,
     Maintenance,
     default_partition_days,
+    maintain_event_partitions,
+    maintain_partitions,
 )
-from everreach.collector.event_partitions import maintain_database as maintain_event_partitions
 from everreach.collector.payload import inflate, read_capped
 from everreach.collector.pipeline import (
     AttributedEvent,
@@ -44,6 +45,7 @@ __all__ = [
     "default_partition_days",
     "inflate",
     "maintain_event_partitions",
+    "maintain_partitions",
     "prepare_submission",
     "rate_costs",
     "read_capped",

@@ -2,12 +2,12 @@
 
 app_events is partitioned by UTC day of `occurred_at` (migration 0008); an event whose day has no
 partition lands in the DEFAULT partition, where it is still stored and deduplicated but read by
-every query, since no window can prune DEFAULT. `maintain` keeps that rare: it makes the partitions
-of the retention window and the next `ahead_days` days, and moves rows waiting in DEFAULT into
-partitions of their own when their day is within that span (the partition function moves a day's
-rows in the transaction that attaches its partition). What stays in DEFAULT is older than the
-retention horizon (the next cleanup deletes it) or further ahead than the window (a client clock
-gone wrong): `default_partition_days` says what, for the asset check that warns about it.
+every query, since no window can prune DEFAULT. `maintain_partitions` keeps that rare: it makes
+the partitions of the retention window and the next `ahead_days` days, and moves rows waiting in
+DEFAULT into partitions of their own when their day is within that span (the partition function
+moves a day's rows in the transaction that attaches its partition). What stays in DEFAULT is
+older than the retention horizon (the next cleanup deletes it) or further ahead than the window
+(a client clock gone wrong): `default_partition_days` says what, for the asset check's warning.
 
 The DDL lives in SQL functions of the migration (`create_event_partition`), so `everreach migrate`,
 the Dagster schedule and the migration itself make partitions the same way; each is made in its
@@ -54,14 +54,14 @@ def create_partition(conn: psycopg.Connection, day: date) -> bool:
     return bool(conn.execute(query("create_event_partition"), {"day": day}).fetchone()[0])
 
 
-def maintain(
+def maintain_partitions(
     conn: psycopg.Connection, keep_days: int, ahead_days: int, today: date | None = None
 ) -> Maintenance:
     """Make the partitions of the last `keep_days` days and the next `ahead_days`, moving the
     DEFAULT partition's rows of those days into theirs. `conn` must be in autocommit mode: each
     partition is made (and filled) in a transaction of its own."""
     if not conn.autocommit:
-        raise ValueError("maintain() makes each partition in its own transaction: use autocommit")
+        raise ValueError("each partition is made in a transaction of its own: use autocommit")
     today = today or datetime.now(UTC).date()
     first_day, last_day = today - timedelta(days=keep_days), today + timedelta(days=ahead_days)
     waiting = {d.day: d.events for d in default_partition_days(conn)}
@@ -71,7 +71,7 @@ def maintain(
     return Maintenance(created, moved, default_partition_days(conn))
 
 
-def maintain_database(url: str, keep_days: int, ahead_days: int) -> Maintenance:
-    """`maintain` on a connection of its own to `url` (the command line and the schedule)."""
+def maintain_event_partitions(url: str, keep_days: int, ahead_days: int) -> Maintenance:
+    """`maintain_partitions` on a connection of its own to `url` (the command line, benches)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        return maintain(conn, keep_days, ahead_days)
+        return maintain_partitions(conn, keep_days, ahead_days)

@@ -14,7 +14,11 @@ import pytest
 
 from api.app import create_app
 from api.server import serve_in_thread
-from everreach.collector.event_partitions import DefaultDay, default_partition_days, maintain
+from everreach.collector.event_partitions import (
+    DefaultDay,
+    default_partition_days,
+    maintain_partitions,
+)
 from everreach.platform.migrations import scratch_database
 from tests.conftest import make_settings
 from tests.helpers import event, new_id
@@ -108,7 +112,7 @@ def test_maintenance_makes_partitions_ahead_and_moves_default_rows_into_their_da
         ]
         before = conn.execute("SELECT * FROM app_events ORDER BY id").fetchall()
 
-        report = maintain(conn, keep_days=25, ahead_days=30)
+        report = maintain_partitions(conn, keep_days=25, ahead_days=30)
 
         assert late.date() in report.created and early.date() in report.created
         assert report.moved_events == 3
@@ -126,7 +130,7 @@ def test_maintenance_makes_partitions_ahead_and_moves_default_rows_into_their_da
         assert placed[rows[late]] == partition_of(late.date())
         assert placed[rows[early]] == partition_of(early.date())
         assert placed[rows[far_future]] == "app_events_default"
-        assert maintain(conn, keep_days=25, ahead_days=30).created == []
+        assert maintain_partitions(conn, keep_days=25, ahead_days=30).created == []
 
 
 def partition_days(conn: psycopg.Connection[Any]) -> set[date]:
@@ -139,7 +143,7 @@ def test_retention_drops_whole_days_deletes_only_in_the_boundary_day_and_counts_
     now = datetime.now(UTC)
     cutoff = now - timedelta(days=10)
     with psycopg.connect(fresh_database, autocommit=True) as conn:
-        maintain(conn, keep_days=15, ahead_days=14)
+        maintain_partitions(conn, keep_days=15, ahead_days=14)
         # Every 6 hours over 15 days, one far in the past (in DEFAULT), ids as the store keeps.
         moments = [now - timedelta(hours=6 * n + 1) for n in range(60)]
         moments.append(now - timedelta(days=500))
@@ -182,7 +186,7 @@ def test_an_event_retried_after_its_partition_was_dropped_is_accepted_again(
         "signup_started", {"method": "email"}, anonymous_id=new_id(), timestamp=old.isoformat()
     )
     with psycopg.connect(fresh_database, autocommit=True) as conn:
-        maintain(conn, keep_days=15, ahead_days=14)
+        maintain_partitions(conn, keep_days=15, ahead_days=14)
         settings = make_settings(tmp_path, fresh_database)
         with (
             serve_in_thread(create_app(settings, fresh_database)) as base_url,

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from everreach.collector.event_partitions import maintain
+from everreach.collector import maintain_partitions
 from everreach.datasets.labels import label_sql
 from everreach.datasets.sql_models import inline_select, load_models, materialize
 from everreach.plan import load_plan
@@ -32,7 +32,7 @@ def pruning_database(pg_server_url: str) -> Iterator[str]:
         scratch_database(pg_server_url, "everreach_pruning") as url,
         psycopg.connect(url, autocommit=True) as conn,
     ):
-        maintain(conn, keep_days=DAYS_KEPT, ahead_days=14)
+        maintain_partitions(conn, keep_days=DAYS_KEPT, ahead_days=14)
         for model in load_models().values():
             if not model.partitioned:
                 materialize(conn, model)
