@@ -17,7 +17,7 @@ endif
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill
+.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention
 
 $(UV_BOOTSTRAP)/bin/uv:
 	@echo "uv is not on PATH: installing uv $(UV_VERSION) from PyPI into $(UV_BOOTSTRAP)"
@@ -57,13 +57,17 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
 
 bench-window: setup
 	$(BIN)/python -m bench.window
+
+## Retention of 30 of 120 days over 10 M events: day partitions dropped vs DELETE, same run.
+bench-retention: setup
+	$(BIN)/python -m bench.retention $(BENCH_RETENTION_ARGS)
 
 bench-forwarding: setup
 	$(BIN)/python -m bench.forwarding

@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from everreach.collector import maintain_event_partitions
 from everreach.forwarding import DESTINATIONS
 from everreach.plan import PlanError
 from everreach.platform import (
@@ -82,10 +83,18 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 @main.command()
 @click.pass_obj
 def migrate(settings: Settings) -> None:
-    """Apply the database migrations (idempotent)."""
+    """Apply the database migrations and make the event store's day partitions (idempotent)."""
     with database_session(settings) as database:
         applied = upgrade(database.url)
+        partitions = maintain_event_partitions(
+            database.url, settings.retention_events_days, settings.event_partitions_ahead_days
+        )
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    if partitions.created or partitions.left_in_default:
+        click.echo(
+            f"event partitions: {len(partitions.created)} made, {partitions.moved_events} events"
+            f" moved out of DEFAULT, {sum(d.events for d in partitions.left_in_default)} left there"
+        )
 
 
 @main.command()

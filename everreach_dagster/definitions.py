@@ -16,6 +16,11 @@ from everreach.plan import load_plan
 from everreach.platform import Settings
 from everreach_dagster.assets.metrics import label_metrics_asset
 from everreach_dagster.assets.ml import dataset_asset, freshness_check
+from everreach_dagster.event_partitions import (
+    event_partitions_asset,
+    event_partitions_job,
+    event_partitions_schedule,
+)
 from everreach_dagster.execution import (
     check_execution_settings,
     daily_backfill_policy,
@@ -80,11 +85,22 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
         "dataset_freshness", selection=dg.AssetSelection.checks(graph.freshness)
     )
     cleanup_events, cleanup_responses, prune_runs = retention_jobs(settings)
+    event_partitions = event_partitions_asset(settings)
+    maintain_partitions = event_partitions_job(event_partitions)
     return dg.Definitions(
-        assets=graph.assets,
+        assets=[*graph.assets, event_partitions],
         asset_checks=[graph.freshness],
-        jobs=[refresh, nightly, freshness, cleanup_events, cleanup_responses, prune_runs],
+        jobs=[
+            refresh,
+            nightly,
+            freshness,
+            maintain_partitions,
+            cleanup_events,
+            cleanup_responses,
+            prune_runs,
+        ],
         schedules=[
+            event_partitions_schedule(maintain_partitions),
             cron_schedule("refresh_models_daily", "15 0 * * *", refresh, "Refresh the models."),
             nightly_partitions_schedule(nightly),
             cron_schedule(

@@ -4,8 +4,16 @@ The path reads off the module names: `payload` (size caps, gzip) -> `wire` (our 
 `sdk_formats/` (PostHog, Segment) -> `submission` (what one request asks us to store) ->
 `pipeline` (validate, scrub, skew-correct each event with `client_time`) -> `submission_store`
 -> `event_store` (one statement: events, quarantine, prompts, responses, outbox rows).
+`event_partitions` keeps the day partitions of the event store ready (migrate, Dagster).
 """
 
+from everreach.collector.event_partitions import (
+    DefaultDay,
+    Maintenance,
+    default_partition_days,
+    maintain_event_partitions,
+    maintain_partitions,
+)
 from everreach.collector.payload import inflate, read_capped
 from everreach.collector.pipeline import (
     AttributedEvent,
@@ -25,14 +33,19 @@ __all__ = [
     "MESSAGE_TYPES",
     "AttributedEvent",
     "CaptureRequest",
+    "DefaultDay",
     "EventResult",
+    "Maintenance",
     "Outcome",
     "RequestContext",
     "Submission",
     "decode_capture",
     "decode_request",
     "decode_segment",
+    "default_partition_days",
     "inflate",
+    "maintain_event_partitions",
+    "maintain_partitions",
     "prepare_submission",
     "rate_costs",
     "read_capped",

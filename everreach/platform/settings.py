@@ -133,6 +133,9 @@ class Settings(BaseSettings):
         default="2025-01-01", description="First day of the daily dataset partitions (UTC)."
     )
     retention_events_days: int = Field(default=90, ge=1)
+    event_partitions_ahead_days: int = Field(
+        default=14, ge=14, description="Day partitions of app_events kept ready ahead of today."
+    )
     retention_responses_days: int = Field(default=180, ge=1)
     dagster_run_retention_days: int = Field(default=30, ge=1)
     dagster_database: str = Field(
