@@ -26,12 +26,14 @@ from api.health import HealthController
 from api.ingest import IngestController
 from api.me import MeController
 from api.posthog_capture import PosthogCaptureController
+from api.privacy import PrivacyAdminController, PrivacyMeController
 from api.segment import SegmentController
 from api.services import Services
 from everreach.accounts import TokenCodec, signing_key
 from everreach.forwarding import forward_destinations
 from everreach.plan import load_plan
 from everreach.platform import Settings, build_rate_limiter, configure_logging, libpq_url
+from everreach.privacy import identifier_hasher
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -63,6 +65,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             limiter=limiter,
             tokens=tokens,
             forward_to=forward_destinations(settings),
+            identifiers=identifier_hasher(settings),
         )
         try:
             yield
@@ -81,6 +84,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             MeController,
             AdminController,
             ExportController,
+            PrivacyMeController,
+            PrivacyAdminController,
         ],
         lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from everreach.accounts import TokenCodec
 from everreach.plan import TrackingPlan
 from everreach.platform import RateLimiter, Settings
+from everreach.privacy import IdentifierHasher
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Services:
     limiter: RateLimiter
     tokens: TokenCodec
     forward_to: tuple[str, ...]  # outbox destinations, fixed by the settings at start-up
+    identifiers: IdentifierHasher  # keyed hashes of suppressed (erased) identifiers
 
 
 def services(request: ASGIConnection[Any, Any, Any, Any]) -> Services:

@@ -2,7 +2,8 @@
 
 The path reads off the module names: `payload` (size caps, gzip) -> `wire` (our format) or
 `sdk_formats/` (PostHog, Segment) -> `submission` (what one request asks us to store) ->
-`pipeline` (validate, scrub, skew-correct each event with `client_time`) -> `submission_store`
+`pipeline` (validate, scrub, skew-correct each event with `client_time`) -> `suppressed_events`
+(erased people's events withheld) -> `submission_store`
 -> `event_store` (one statement: events, quarantine, prompts, responses, outbox rows).
 """
 
@@ -18,6 +19,7 @@ from everreach.collector.sdk_formats.posthog import CaptureRequest, decode_captu
 from everreach.collector.sdk_formats.segment import MESSAGE_TYPES, decode_segment
 from everreach.collector.submission import COLLECTOR_SOURCE, Submission, prepare_submission
 from everreach.collector.submission_store import store_submission
+from everreach.collector.suppressed_events import withhold_suppressed
 from everreach.collector.wire import decode_request, request_json_schema
 
 __all__ = [
@@ -38,4 +40,5 @@ __all__ = [
     "read_capped",
     "request_json_schema",
     "store_submission",
+    "withhold_suppressed",
 ]

@@ -1,0 +1,68 @@
+-- Delete every row stored under one person, in one statement: their events (under the user id,
+-- and anonymous ones under their devices' ids), quarantined and SDK system events, prompts and
+-- the responses to them, identity links, and the outbox rows of their events whatever their
+-- status. Returns the rows deleted per table and, for the tables the datasets and label metrics
+-- read, the UTC days those rows belonged to (the days to rebuild).
+-- A table added to the event store (e.g. a dedup id table) is one more CTE here, deleting
+-- `WHERE event_id IN (SELECT event_id FROM events)`.
+WITH events AS (
+    DELETE FROM app_events
+    WHERE user_id = %(user_id)s
+       OR (anonymous_id = ANY(%(anonymous_ids)s::text[]) AND user_id IS NULL)
+    RETURNING event_id, occurred_at
+),
+
+quarantined AS (
+    DELETE FROM quarantined_events
+    WHERE user_id = %(user_id)s
+       OR (anonymous_id = ANY(%(anonymous_ids)s::text[]) AND user_id IS NULL)
+    RETURNING event_id
+),
+
+system_events AS (
+    DELETE FROM sdk_system_events
+    WHERE user_id = %(user_id)s
+       OR (anonymous_id = ANY(%(anonymous_ids)s::text[]) AND user_id IS NULL)
+    RETURNING event_id
+),
+
+deleted_prompts AS (
+    DELETE FROM prompts WHERE user_id = %(user_id)s
+    RETURNING prompt_id, created_at
+),
+
+deleted_responses AS (
+    DELETE FROM responses
+    WHERE user_id = %(user_id)s OR prompt_id IN (SELECT prompt_id FROM deleted_prompts)
+    RETURNING created_at
+),
+
+links AS (
+    DELETE FROM identity_links
+    WHERE user_id = %(user_id)s OR anonymous_id = ANY(%(anonymous_ids)s::text[])
+    RETURNING anonymous_id
+),
+
+deliveries AS (
+    DELETE FROM outbox
+    WHERE event_id IN (SELECT event_id FROM events)
+    RETURNING id
+)
+
+SELECT 'app_events' AS table_name, count(*) AS deleted_rows,
+       array_agg(DISTINCT (occurred_at AT TIME ZONE 'UTC')::date) AS days
+FROM events
+UNION ALL
+SELECT 'quarantined_events', count(*), NULL FROM quarantined
+UNION ALL
+SELECT 'sdk_system_events', count(*), NULL FROM system_events
+UNION ALL
+SELECT 'prompts', count(*), array_agg(DISTINCT (created_at AT TIME ZONE 'UTC')::date)
+FROM deleted_prompts
+UNION ALL
+SELECT 'responses', count(*), array_agg(DISTINCT (created_at AT TIME ZONE 'UTC')::date)
+FROM deleted_responses
+UNION ALL
+SELECT 'identity_links', count(*), NULL FROM links
+UNION ALL
+SELECT 'outbox', count(*), NULL FROM deliveries
