@@ -1,9 +1,9 @@
 """The change log of dataset days: which days' source rows changed after the fact, and why.
 
-Late events announce themselves (their `received_at` is after the day's last materialization);
-an erasure or a quarantine replay changes a day's rows without that, so each records the days it
-touched here. The freshness sensor of the Dagster edge reads both and rebuilds the days that fell
-behind.
+Late events announce themselves (their `received_at` is after the day's last materialization,
+and so do events a quarantine replay moves in); an erasure changes a day's rows without that, so
+it records the days it touched here. The freshness sensor of the Dagster edge reads both and
+rebuilds the days that fell behind.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from everreach.platform.sql_files import sql_folder
 
 query = sql_folder(__package__)
 
-ChangeReason = Literal["erasure", "quarantine_replay"]
+ChangeReason = Literal["erasure"]
 
 
 async def record_day_changes(

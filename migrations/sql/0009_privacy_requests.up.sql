@@ -29,18 +29,19 @@ CREATE TABLE suppressed_identifiers (
 COMMENT ON TABLE suppressed_identifiers IS
     'HMAC of user and anonymous ids erased on request; the collector refuses their events.';
 
--- Days whose source rows changed other than by arriving (an erasure, a quarantine replay):
+-- Days whose source rows changed other than by arriving (an erasure; a quarantine replay
+-- inserts events, which arrive like late ones):
 -- the freshness sensor compares these, and app_events.received_at, with each day's last
 -- materialization, and requests the days that fell behind.
 CREATE TABLE dataset_day_changes (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     day        date        NOT NULL,
-    reason     text        NOT NULL CHECK (reason IN ('erasure', 'quarantine_replay')),
+    reason     text        NOT NULL CHECK (reason IN ('erasure')),
     changed_rows bigint    NOT NULL,
     changed_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 COMMENT ON TABLE dataset_day_changes IS
-    'Days whose events changed after the fact (erasure, replay), for the freshness sensor.';
+    'Days whose events changed after the fact (erasures), for the freshness sensor.';
 CREATE INDEX dataset_day_changes_changed_at_idx ON dataset_day_changes (changed_at);
 
 -- "Which events arrived since T" for the freshness sensor. BRIN: received_at follows insert
