@@ -7,18 +7,27 @@ streams everything stored about a person.
 """
 
 from everreach.privacy.access_export import export_person
-from everreach.privacy.erasure import ErasureReceipt, erase_user, mark_rebuilt, read_receipt
+from everreach.privacy.erasure import (
+    ErasureReceipt,
+    PendingRebuild,
+    erase_user,
+    mark_rebuilt,
+    pending_rebuilds,
+    read_receipt,
+)
 from everreach.privacy.pii import is_sensitive_key, scrub, scrub_text
 from everreach.privacy.suppression import IdentifierHasher, identifier_hasher, suppressed_among
 
 __all__ = [
     "ErasureReceipt",
     "IdentifierHasher",
+    "PendingRebuild",
     "erase_user",
     "export_person",
     "identifier_hasher",
     "is_sensitive_key",
     "mark_rebuilt",
+    "pending_rebuilds",
     "read_receipt",
     "scrub",
     "scrub_text",

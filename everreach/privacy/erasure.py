@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
@@ -194,9 +195,23 @@ async def _record(
         await enqueue_person_deletion(conn, receipt.receipt_id, [user_id, *anonymous_ids])
 
 
-async def mark_rebuilt(conn: AsyncConnection, receipt_id: uuid.UUID) -> None:
-    """Note on the receipt that its days were re-materialized."""
-    await conn.execute(query("mark_erasure_rebuilt"), {"receipt_id": receipt_id})
+@dataclass(frozen=True)
+class PendingRebuild:
+    """An erasure whose days (and the unpartitioned models) are not yet rebuilt."""
+
+    receipt_id: uuid.UUID
+    requested_at: datetime
+    days: list[date]
+
+
+def pending_rebuilds(conn: psycopg.Connection) -> list[PendingRebuild]:
+    """Erasures waiting for their re-materialization, oldest first (the Dagster edge's view)."""
+    return [PendingRebuild(*row) for row in conn.execute(query("pending_rebuilds")).fetchall()]
+
+
+def mark_rebuilt(conn: psycopg.Connection, receipt_id: uuid.UUID) -> None:
+    """Note on the receipt that no dataset file or model table holds the person any more."""
+    conn.execute(query("mark_erasure_rebuilt"), {"receipt_id": receipt_id})
 
 
 async def read_receipt(conn: AsyncConnection, receipt_id: uuid.UUID) -> ErasureReceipt | None:

@@ -42,7 +42,7 @@ CREATE TABLE dataset_day_changes (
 );
 COMMENT ON TABLE dataset_day_changes IS
     'Days whose events changed after the fact (erasures), for the freshness sensor.';
-CREATE INDEX dataset_day_changes_changed_at_idx ON dataset_day_changes (changed_at);
+CREATE INDEX dataset_day_changes_day_idx ON dataset_day_changes (day);
 
 -- "Which events arrived since T" for the freshness sensor. BRIN: received_at follows insert
 -- order, so the index is a few pages and costs the collector's inserts next to nothing.
