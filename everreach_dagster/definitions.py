@@ -17,9 +17,11 @@ from everreach.platform import Settings
 from everreach_dagster.assets.metrics import label_metrics_asset
 from everreach_dagster.assets.ml import dataset_asset, freshness_check
 from everreach_dagster.partitions import daily_partitions
+from everreach_dagster.quarantine import quarantine_replay_job
 from everreach_dagster.resources import default_resources
 from everreach_dagster.retention import retention_jobs
 from everreach_dagster.schedules import cron_schedule, nightly_partitions_schedule
+from everreach_dagster.sensors.freshness import erasure_rebuild_sensor, late_data_sensor
 from everreach_dagster.sql_models import model_assets
 
 ML_MODEL = "ml_response_samples"
@@ -75,7 +77,23 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
     return dg.Definitions(
         assets=graph.assets,
         asset_checks=[graph.freshness],
-        jobs=[refresh, nightly, freshness, cleanup_events, cleanup_responses, prune_runs],
+        jobs=[
+            refresh,
+            nightly,
+            freshness,
+            cleanup_events,
+            cleanup_responses,
+            prune_runs,
+            quarantine_replay_job(settings),
+        ],
+        sensors=[
+            late_data_sensor(
+                nightly, [a.key for a in graph.daily], dg.AssetKey(["datasets", ML_MODEL])
+            ),
+            erasure_rebuild_sensor(
+                refresh, [a.key for a in graph.unpartitioned], [a.key for a in graph.daily]
+            ),
+        ],
         schedules=[
             cron_schedule("refresh_models_daily", "15 0 * * *", refresh, "Refresh the models."),
             nightly_partitions_schedule(nightly),

@@ -15,6 +15,13 @@ from everreach.collector.pipeline import (
     RequestContext,
     rate_costs,
 )
+from everreach.collector.quarantine_replay import (
+    QuarantineGroup,
+    ReplayReport,
+    ReplaySelection,
+    quarantine_status,
+    replay_quarantine,
+)
 from everreach.collector.sdk_formats.posthog import CaptureRequest, decode_capture
 from everreach.collector.sdk_formats.segment import MESSAGE_TYPES, decode_segment
 from everreach.collector.submission import COLLECTOR_SOURCE, Submission, prepare_submission
@@ -29,6 +36,9 @@ __all__ = [
     "CaptureRequest",
     "EventResult",
     "Outcome",
+    "QuarantineGroup",
+    "ReplayReport",
+    "ReplaySelection",
     "RequestContext",
     "Submission",
     "decode_capture",
@@ -36,8 +46,10 @@ __all__ = [
     "decode_segment",
     "inflate",
     "prepare_submission",
+    "quarantine_status",
     "rate_costs",
     "read_capped",
+    "replay_quarantine",
     "request_json_schema",
     "store_submission",
     "withhold_suppressed",

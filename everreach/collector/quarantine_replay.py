@@ -60,6 +60,21 @@ class ReplayReport:
     duplicates: Counter[str] = field(default_factory=Counter)  # already in app_events
     still_quarantined: Counter[tuple[str, str]] = field(default_factory=Counter)  # event, reason
 
+    def lines(self) -> list[str]:
+        """The report for a terminal or a run log: counts per event and per event and reason."""
+        verb = "would move" if self.dry_run else "moved"
+        lines = [f"examined {self.examined} quarantined event(s)"]
+        lines += [f"  {verb:<12} {n:>7}  {name}" for name, n in sorted(self.moved.items())]
+        lines += [
+            f"  {'duplicate':<12} {n:>7}  {name} (already stored; left the quarantine)"
+            for name, n in sorted(self.duplicates.items())
+        ]
+        lines += [
+            f"  {'still held':<12} {n:>7}  {name}: {reason}"
+            for (name, reason), n in sorted(self.still_quarantined.items())
+        ]
+        return lines
+
 
 @dataclass(frozen=True)
 class QuarantineGroup:
