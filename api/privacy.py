@@ -18,7 +18,7 @@ from litestar.response import Stream
 
 from api.guards import require_admin, required_claims
 from api.services import Services, services
-from everreach.forwarding.posthog_persons import person_deletion_wanted
+from everreach.forwarding import person_deletion_wanted
 from everreach.platform import ClientFault
 from everreach.privacy import ErasureReceipt, erase_user, export_person, read_receipt
 
