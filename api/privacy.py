@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, PathParameter
 from litestar.response import Stream
 
 from api.guards import require_admin, required_claims
@@ -23,7 +23,7 @@ from everreach.platform import ClientFault
 from everreach.privacy import ErasureReceipt, erase_user, export_person, read_receipt
 
 JSON_LINES = "application/x-ndjson"
-USER_ID = Annotated[str, Parameter(min_length=1, max_length=200)]
+USER_ID = Annotated[str, PathParameter(min_length=1, max_length=200)]
 
 
 def _export_stream(svc: Services, user_id: str) -> Stream:
@@ -84,7 +84,7 @@ class PrivacyAdminController(Controller):
         ),
     )
     async def erase(
-        self, request: Request[Any, Any, Any], user_id: USER_ID, dry_run: bool = False
+        self, request: Request[Any, Any, Any], user_id: USER_ID, dry_run: FromQuery[bool] = False
     ) -> ErasureReceipt:
         svc = services(request)
         claims = await required_claims(request)

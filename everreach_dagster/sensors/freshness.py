@@ -4,8 +4,9 @@
 (`app_events.received_at`, a BRIN range scan) and the days an erasure changed (the day change
 log), plus the days it is still waiting on. A day whose source changed after the last
 materialization of its daily assets (dataset files, the partitioned model, label metrics) gets
-one run request per change: the run key is the day and the moment of its last change, so a
-second tick asks nothing new until something changes again. The day in progress is left to the
+one run request per change (the cursor remembers the change it asked for, and the run key is
+the day and the moment of that change, which Dagster also deduplicates): a second tick asks
+nothing new until something changes again. The day in progress is left to the
 nightly schedule, and so are days never materialized. When a requested day has caught up, the
 sensor records an observation on the dataset partition: `caught_up_at` (the materialization
 that caught up), `late_rows` (rows received or erased after the earlier one) and
@@ -131,6 +132,9 @@ def late_data_sensor(
             key = state.day.isoformat()
             if state.changed_at is not None and state.changed_at > built[state.day]:
                 changed = state.changed_at.isoformat()
+                waiting = cursor.waiting.get(key)
+                if waiting is not None and waiting.changed_at == changed:
+                    continue  # requested for this very change; its run has not finished
                 requests.append(
                     dg.RunRequest(
                         run_key=f"{key}@{changed}",

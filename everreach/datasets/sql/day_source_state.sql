@@ -3,7 +3,7 @@
 -- that materialization (events received after it, plus rows an erasure removed after it).
 SELECT d.day,
        greatest(ev.last_received, ch.last_changed) AS changed_at,
-       ev.late_rows + coalesce(ch.changed_rows, 0) AS late_rows
+       (ev.late_rows + coalesce(ch.changed_rows, 0))::bigint AS late_rows
 FROM unnest(%(days)s::date[], %(materialized_at)s::timestamptz[]) AS d(day, materialized_at)
 CROSS JOIN LATERAL (
     SELECT max(e.received_at) AS last_received,
