@@ -12,7 +12,7 @@ from everreach.accounts.tokens import TokenCodec
 from everreach.privacy.access_export import BATCH_ROWS
 from tests.conftest import ApiFactory
 from tests.helpers import bearer, event, new_id, prompt_props, response_props
-from tests.integration.privacy.support import send
+from tests.privacy_support import send
 
 
 def sign_up(api: httpx.Client) -> tuple[str, str]:

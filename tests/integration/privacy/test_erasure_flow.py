@@ -27,7 +27,7 @@ from everreach.platform.migrations import scratch_database
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.forwarding_support import Receiver, eventually
 from tests.helpers import bearer, new_id, prompt_props, response_props
-from tests.integration.privacy.support import (
+from tests.privacy_support import (
     DagsterHarness,
     dated,
     file_digests,

@@ -1,4 +1,4 @@
-"""What the privacy scenarios share: a dated event, a batch sender, a Dagster harness on an
+"""What the privacy and recovery scenarios share: a dated event, a batch sender, a Dagster
 ephemeral instance, and scans of every table and dataset file for a person's traces."""
 
 from __future__ import annotations
