@@ -46,7 +46,7 @@ def seed(home: Path) -> tuple[str, list[str]]:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded box starts Postgres slowly
         while True:
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
