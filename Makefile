@@ -1,21 +1,45 @@
-# The README's commands. Every target installs what it needs into .venv first.
+# The README's commands. Every target installs what it needs into .venv first, exactly the
+# versions pinned in uv.lock (so a fresh machine gets what the suite passed with).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth
+# uv from PATH when there is one; otherwise this version, installed once from PyPI into a small
+# venv in the user cache (needs only python3 with its venv module, as .venv itself does).
+UV_VERSION  := 0.13.9
+UV_BOOTSTRAP := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/everreach/uv-$(UV_VERSION)
+ifndef UV
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_BOOTSTRAP)/bin/uv)
+endif
+# uv syncs into $(VENV) with the Python above and never downloads an interpreter of its own.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-$(STAMP): pyproject.toml
+.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth
+
+$(UV_BOOTSTRAP)/bin/uv:
+	@echo "uv is not on PATH: installing uv $(UV_VERSION) from PyPI into $(UV_BOOTSTRAP)"
+	@$(PYTHON) -m venv $(UV_BOOTSTRAP)
+	@$(UV_BOOTSTRAP)/bin/python -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
-	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	@echo "installing dependencies into $(VENV) (first run takes a minute)..."
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@echo "installing the versions in uv.lock into $(VENV)..."
+	@$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+## Re-resolve uv.lock after a change to pyproject.toml (LOCK_ARGS=--upgrade moves every pin).
+lock: | $(UV)
+	$(UV) lock $(LOCK_ARGS)
+
+## Fails when uv.lock no longer matches pyproject.toml (run by CI before anything else).
+check-lock: | $(UV)
+	@$(UV) lock --check \
+	  || { echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock" >&2; exit 1; }
 
 ## The main job end to end on the embedded Postgres (or EVERREACH_DATABASE_URL).
 demo: setup

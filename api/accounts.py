@@ -14,10 +14,17 @@ from typing import Annotated, Any
 import msgspec
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from api.account_services import account_services
-from everreach.accounts import MAX_LENGTH, MIN_LENGTH, Account, parse_token
+from everreach.accounts import (
+    MAX_LENGTH,
+    MIN_LENGTH,
+    Account,
+    Accounts,
+    PasswordResets,
+    parse_token,
+)
 from everreach.platform import ClientFault
 
 MAX_AUTH_BODY = 16_384
@@ -68,14 +75,16 @@ class AuthController(Controller):
     request_max_body_size = MAX_AUTH_BODY
 
     @post("/signup", status_code=201, summary="Create an account (role user)")
-    async def signup(self, request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Account:
-        return await account_services(request).accounts.signup(data.email, data.password)
+    async def signup(
+        self, accounts: NamedDependency[Accounts], data: JSONBody[Credentials]
+    ) -> Account:
+        return await accounts.signup(data.email, data.password)
 
     @post("/login", status_code=200, summary="Exchange email and password for a bearer token")
     async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[Credentials]
+        self, accounts: NamedDependency[Accounts], data: JSONBody[Credentials]
     ) -> Response[TokenView]:
-        grant = await account_services(request).accounts.login(data.email, data.password)
+        grant = await accounts.login(data.email, data.password)
         view = TokenView(
             grant.access_token, grant.expires_in, grant.account.user_id, grant.account.role
         )
@@ -88,16 +97,19 @@ class AuthController(Controller):
         description="Always 202 with the same body, whether or not the address has an account.",
     )
     async def request_reset(
-        self, request: Request[Any, Any, Any], data: JSONBody[ResetRequest]
+        self,
+        request: Request[Any, Any, Any],
+        resets: NamedDependency[PasswordResets],
+        data: JSONBody[ResetRequest],
     ) -> Acknowledgement:
-        await account_services(request).resets.request(data.email, _client_ip(request))
+        await resets.request(data.email, _client_ip(request))
         return RESET_REQUESTED
 
     @post("/perform-reset", status_code=200, summary="Set a new password with a reset token")
     async def perform_reset(
-        self, request: Request[Any, Any, Any], data: JSONBody[PerformReset]
+        self, resets: NamedDependency[PasswordResets], data: JSONBody[PerformReset]
     ) -> Acknowledgement:
-        await account_services(request).resets.perform(data.token, data.password)
+        await resets.perform(data.token, data.password)
         return Acknowledgement(status="password_changed", detail="log in with the new password")
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
-from litestar import Controller, Request, put
+from litestar import Controller, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from api.account_services import account_services
 from api.guards import require_admin
-from everreach.accounts import Account
+from everreach.accounts import Account, Accounts
 
 
 class RoleChange(msgspec.Struct):
@@ -30,8 +30,8 @@ class AdminController(Controller):
     )
     async def set_role(
         self,
-        request: Request[Any, Any, Any],
+        accounts: NamedDependency[Accounts],
         user_id: FromPath[uuid.UUID],
         data: JSONBody[RoleChange],
     ) -> Account:
-        return await account_services(request).accounts.set_role(user_id, data.role)
+        return await accounts.set_role(user_id, data.role)

@@ -8,70 +8,30 @@ before it takes traffic.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from psycopg_pool import AsyncConnectionPool
 
-from api.account_services import accounts_lifespan
 from api.accounts import AuthController, reset_password_page
 from api.admin import AdminController
 from api.errors import EXCEPTION_HANDLERS
 from api.export import ExportController
-from api.forwarding import forwarder_lifespan
 from api.health import HealthController
 from api.ingest import IngestController
 from api.me import MeController
 from api.posthog_capture import PosthogCaptureController
 from api.privacy import PrivacyAdminController, PrivacyMeController
 from api.segment import SegmentController
-from api.services import Services
+from api.services import DEPENDENCIES, services_lifespan
 from everreach.accounts import TokenCodec, signing_key
-from everreach.forwarding import forward_destinations
 from everreach.plan import load_plan
-from everreach.platform import Settings, build_rate_limiter, configure_logging, libpq_url
-from everreach.privacy import identifier_hasher
+from everreach.platform import Settings, configure_logging, libpq_url
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
     """The API bound to `database_url` (libpq form)."""
     plan = load_plan(settings.tracking_plan)
     tokens = TokenCodec(signing_key(settings), settings.access_token_ttl_s)
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # autocommit: a collector request is one statement, its own transaction, so there is no
-        # BEGIN and COMMIT round trip around it; work of several statements opens a transaction
-        # itself (`conn.transaction()`, as everreach.platform.rls and the forwarder do).
-        pool = AsyncConnectionPool(
-            database_url,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-            timeout=settings.db_pool_timeout_s,
-            open=False,
-            kwargs={"connect_timeout": 3, "autocommit": True},
-        )
-        await pool.open(wait=False)
-        limiter = build_rate_limiter(
-            settings.redis_url, settings.rate_limit_events, settings.rate_limit_window_s
-        )
-        app.state.services = Services(
-            settings=settings,
-            plan=plan,
-            pool=pool,
-            limiter=limiter,
-            tokens=tokens,
-            forward_to=forward_destinations(settings),
-            identifiers=identifier_hasher(settings),
-        )
-        try:
-            yield
-        finally:
-            await limiter.aclose()
-            await pool.close()
 
     return Litestar(
         route_handlers=[
@@ -87,7 +47,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             PrivacyMeController,
             PrivacyAdminController,
         ],
-        lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
+        lifespan=[services_lifespan(settings, database_url, plan, tokens)],
+        dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         logging_config=None,  # keep our structured log format (Litestar would replace it)
         openapi_config=OpenAPIConfig(

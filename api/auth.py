@@ -13,7 +13,6 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
-from api.account_services import account_services
 from api.services import services
 from everreach.accounts import Claims, InvalidToken
 from everreach.platform import ClientFault
@@ -47,7 +46,7 @@ async def optional_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Cla
             exc.detail,
             headers={"WWW-Authenticate": _challenge(exc.reason)},
         ) from exc
-    account = await account_services(connection).credentials.get(claims.sub)
+    account = await services(connection).credentials.get(claims.sub)
     if account is not None and (
         claims.iat < account.password_changed_at or claims.role != account.role
     ):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from anyio import to_thread
-from litestar import Controller, Request, post
+from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from api.guards import require_admin
-from api.services import services
+from api.services import Services
 from everreach.datasets import ExportRequest, export_ml_dump, store_from_settings
 
 
@@ -44,16 +43,18 @@ class ExportController(Controller):
     )
     async def ml_dump(
         self,
-        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
         days: FromQuery[str | None] = None,
         format: FromQuery[str | None] = None,
     ) -> ExportResponse:
         export = ExportRequest.parse(days, format)
-        svc = services(request)
-        settings = svc.settings
+        settings = services.settings
         result = await to_thread.run_sync(
             lambda: export_ml_dump(
-                svc.pool.conninfo, store_from_settings(settings), export, settings.export_url_ttl_s
+                services.pool.conninfo,
+                store_from_settings(settings),
+                export,
+                settings.export_url_ttl_s,
             )
         )
         return ExportResponse(

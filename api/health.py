@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import AsyncConnectionPool
 
 from api.errors import problem_response
-from api.services import services
 
 
 class HealthController(Controller):
@@ -19,8 +20,7 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/readyz", summary="The database answers", responses={})
-    async def readyz(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        pool = services(request).pool
+    async def readyz(self, pool: NamedDependency[AsyncConnectionPool]) -> Response[Any]:
         try:
             async with pool.connection(timeout=2.0) as conn:
                 await conn.execute("SELECT 1")

