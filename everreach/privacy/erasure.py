@@ -21,8 +21,9 @@ its counts are exact.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
@@ -98,7 +99,7 @@ async def _delete_rows(
     return deleted, per_day
 
 
-def _receipt(row: tuple) -> ErasureReceipt:
+def _receipt(row: tuple[Any, ...]) -> ErasureReceipt:
     receipt_id, requested_by, requested_at, deleted_rows, days, queued, rebuilt_at = row
     return ErasureReceipt(
         receipt_id=receipt_id,
@@ -137,9 +138,7 @@ async def erase_user(
             )
             earlier = await cursor.fetchone()
             if earlier is not None and not any(deleted.values()):
-                return ErasureReceipt(
-                    **{**_receipt(earlier).__dict__, "already_erased": True, "dry_run": dry_run}
-                )
+                return replace(_receipt(earlier), already_erased=True, dry_run=dry_run)
             receipt = ErasureReceipt(
                 receipt_id=None if dry_run else uuid.uuid4(),
                 requested_by=requested_by,
