@@ -50,6 +50,7 @@ class DagsterHarness:
     settings: Settings
     database_url: str
     root: Path
+    datasets: DatasetStorageResource | None = None  # default: the local folder `root`
 
     def __post_init__(self) -> None:
         self.instance = dg.DagsterInstance.ephemeral()
@@ -57,7 +58,8 @@ class DagsterHarness:
         self.definitions = build_definitions(self.settings, self.database_url)
         self.resources = {
             "database": DatabaseResource(url=self.database_url),
-            "datasets": DatasetStorageResource(root=str(self.root), s3=s3_resource(self.settings)),
+            "datasets": self.datasets
+            or DatasetStorageResource(root=str(self.root), s3=s3_resource(self.settings)),
         }
         self.cursors: dict[str, str | None] = {}
 
