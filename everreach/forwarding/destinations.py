@@ -23,7 +23,8 @@ PAYLOADS: dict[str, Callable[[PreparedEvent], dict[str, Any]]] = {
     posthog.NAME: posthog.event_payload,
     webhook.NAME: webhook.event_payload,
 }
-DESTINATIONS = tuple(PAYLOADS)
+# Every outbox destination: the event destinations, and PostHog person deletions (erasures).
+DESTINATIONS = (*PAYLOADS, posthog_persons.NAME)
 
 
 class Sender(Protocol):
