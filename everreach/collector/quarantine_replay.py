@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.rows import class_row
 
 from everreach.collector.event_store import json_rows, store_request
 from everreach.collector.pipeline import (
@@ -181,5 +182,6 @@ async def _apply(
 
 async def quarantine_status(conn: AsyncConnection) -> list[QuarantineGroup]:
     """What waits in the quarantine, by event and reason."""
-    cursor = await conn.execute(query("quarantine_status"))
-    return [QuarantineGroup(*row) for row in await cursor.fetchall()]
+    cursor = conn.cursor(row_factory=class_row(QuarantineGroup))
+    await cursor.execute(query("quarantine_status"))
+    return await cursor.fetchall()

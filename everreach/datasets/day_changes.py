@@ -15,6 +15,7 @@ from typing import Literal
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.rows import class_row
 
 from everreach.platform.sql_files import sql_folder
 
@@ -59,8 +60,8 @@ def day_source_states(
 ) -> list[DaySourceState]:
     """For each day, when its source last changed and the rows changed since `materialized_at`."""
     days = sorted(materialized_at)
-    rows = conn.execute(
+    cursor = conn.cursor(row_factory=class_row(DaySourceState))
+    return cursor.execute(
         query("day_source_state"),
         {"days": days, "materialized_at": [materialized_at[d] for d in days]},
     ).fetchall()
-    return [DaySourceState(*row) for row in rows]

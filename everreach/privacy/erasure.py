@@ -23,10 +23,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from everreach.datasets.day_changes import record_day_changes
@@ -99,19 +99,6 @@ async def _delete_rows(
     return deleted, per_day
 
 
-def _receipt(row: tuple[Any, ...]) -> ErasureReceipt:
-    receipt_id, requested_by, requested_at, deleted_rows, days, queued, rebuilt_at = row
-    return ErasureReceipt(
-        receipt_id=receipt_id,
-        requested_by=requested_by,
-        requested_at=requested_at,
-        deleted_rows=dict(deleted_rows),
-        days=list(days),
-        posthog_deletion_queued=queued,
-        rebuilt_at=rebuilt_at,
-    )
-
-
 async def erase_user(
     conn: AsyncConnection,
     user_id: str,
@@ -133,12 +120,11 @@ async def erase_user(
             cursor = await conn.execute(query("erasure_anonymous_ids"), {"user_id": user_id})
             anonymous_ids = [row[0] for row in await cursor.fetchall()]
             deleted, per_day = await _delete_rows(conn, user_id, anonymous_ids)
-            cursor = await conn.execute(
-                query("latest_erasure_receipt"), {"subject_hash": subject_hash}
-            )
-            earlier = await cursor.fetchone()
+            receipts = conn.cursor(row_factory=class_row(ErasureReceipt))
+            await receipts.execute(query("latest_erasure_receipt"), {"subject_hash": subject_hash})
+            earlier = await receipts.fetchone()
             if earlier is not None and not any(deleted.values()):
-                return replace(_receipt(earlier), already_erased=True, dry_run=dry_run)
+                return replace(earlier, already_erased=True, dry_run=dry_run)
             receipt = ErasureReceipt(
                 receipt_id=None if dry_run else uuid.uuid4(),
                 requested_by=requested_by,
@@ -205,7 +191,8 @@ class PendingRebuild:
 
 def pending_rebuilds(conn: psycopg.Connection) -> list[PendingRebuild]:
     """Erasures waiting for their re-materialization, oldest first (the Dagster edge's view)."""
-    return [PendingRebuild(*row) for row in conn.execute(query("pending_rebuilds")).fetchall()]
+    cursor = conn.cursor(row_factory=class_row(PendingRebuild))
+    return cursor.execute(query("pending_rebuilds")).fetchall()
 
 
 def mark_rebuilt(conn: psycopg.Connection, receipt_id: uuid.UUID) -> None:
@@ -214,6 +201,6 @@ def mark_rebuilt(conn: psycopg.Connection, receipt_id: uuid.UUID) -> None:
 
 
 async def read_receipt(conn: AsyncConnection, receipt_id: uuid.UUID) -> ErasureReceipt | None:
-    cursor = await conn.execute(query("erasure_receipt"), {"receipt_id": receipt_id})
-    row = await cursor.fetchone()
-    return _receipt(row) if row else None
+    cursor = conn.cursor(row_factory=class_row(ErasureReceipt))
+    await cursor.execute(query("erasure_receipt"), {"receipt_id": receipt_id})
+    return await cursor.fetchone()
