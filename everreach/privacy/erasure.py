@@ -56,10 +56,6 @@ class ErasureReceipt:
     already_erased: bool = False
     anonymous_ids: int = field(default=0, compare=False)  # how many device ids were theirs
 
-    @property
-    def total_rows(self) -> int:
-        return sum(self.deleted_rows.values())
-
 
 class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
@@ -80,13 +76,12 @@ async def _delete_rows(
     cursor = await conn.execute(
         query("erase_person"), {"user_id": user_id, "anonymous_ids": anonymous_ids}
     )
-    deleted: dict[str, int] = {}
+    deleted = dict.fromkeys(DATED_TABLES, 0)  # a dated table with nothing deleted has no row
     per_day: dict[date, int] = {}
-    for table, count, days in await cursor.fetchall():
-        deleted[table] = count
-        if table in DATED_TABLES:
-            for day in days or []:
-                per_day[day] = per_day.get(day, 0) + 1
+    for table, day, count in await cursor.fetchall():
+        deleted[table] = deleted.get(table, 0) + count
+        if day is not None:
+            per_day[day] = per_day.get(day, 0) + count
     account_id = account_id_of(user_id)
     resets = accounts = 0
     if account_id is not None:

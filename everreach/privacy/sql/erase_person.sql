@@ -1,8 +1,8 @@
 -- Delete every row stored under one person, in one statement: their events (under the user id,
 -- and anonymous ones under their devices' ids), quarantined and SDK system events, prompts and
 -- the responses to them, identity links, and the outbox rows of their events whatever their
--- status. Returns the rows deleted per table and, for the tables the datasets and label metrics
--- read, the UTC days those rows belonged to (the days to rebuild).
+-- status. Returns the rows deleted per table, and for the tables the datasets and label metrics
+-- read, per UTC day those rows belonged to (the days to rebuild): (table, day or NULL, rows).
 -- A table added to the event store (e.g. a dedup id table) is one more CTE here, deleting
 -- `WHERE event_id IN (SELECT event_id FROM events)`.
 WITH events AS (
@@ -49,20 +49,19 @@ deliveries AS (
     RETURNING id
 )
 
-SELECT 'app_events' AS table_name, count(*) AS deleted_rows,
-       array_agg(DISTINCT (occurred_at AT TIME ZONE 'UTC')::date) AS days
-FROM events
+SELECT 'app_events' AS table_name, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS deleted_rows
+FROM events GROUP BY 2
 UNION ALL
-SELECT 'quarantined_events', count(*), NULL FROM quarantined
+SELECT 'prompts', (created_at AT TIME ZONE 'UTC')::date, count(*) FROM deleted_prompts GROUP BY 2
 UNION ALL
-SELECT 'sdk_system_events', count(*), NULL FROM system_events
+SELECT 'responses', (created_at AT TIME ZONE 'UTC')::date, count(*)
+FROM deleted_responses GROUP BY 2
 UNION ALL
-SELECT 'prompts', count(*), array_agg(DISTINCT (created_at AT TIME ZONE 'UTC')::date)
-FROM deleted_prompts
+SELECT 'quarantined_events', NULL, count(*) FROM quarantined
 UNION ALL
-SELECT 'responses', count(*), array_agg(DISTINCT (created_at AT TIME ZONE 'UTC')::date)
-FROM deleted_responses
+SELECT 'sdk_system_events', NULL, count(*) FROM system_events
 UNION ALL
-SELECT 'identity_links', count(*), NULL FROM links
+SELECT 'identity_links', NULL, count(*) FROM links
 UNION ALL
-SELECT 'outbox', count(*), NULL FROM deliveries
+SELECT 'outbox', NULL, count(*) FROM deliveries
