@@ -1,4 +1,4 @@
-"""Suppression-lookup benchmark (`python -m bench.suppression`): what refusing erased people
+"""Suppression-lookup benchmark (`make bench-suppression`): what refusing erased people
 costs the collector.
 
 Every collector request looks its distinct user and anonymous ids up in
@@ -114,7 +114,7 @@ def main() -> None:
         [
             f"## Suppression lookup ({stamp})",
             "",
-            f"Command: `python -m bench.suppression` · machine: {machine_description()} · "
+            f"Command: `make bench-suppression` · machine: {machine_description()} · "
             f"{database.server}; {ROUNDS} requests per size, {SUPPRESSED:,} identifiers "
             "suppressed, one connection.",
             "",
