@@ -24,6 +24,7 @@ from api.health import HealthController
 from api.ingest import IngestController
 from api.me import MeController
 from api.posthog_capture import PosthogCaptureController
+from api.privacy import PrivacyAdminController, PrivacyMeController
 from api.segment import SegmentController
 from api.services import DEPENDENCIES, services_lifespan
 from everreach.accounts import TokenCodec, signing_key
@@ -58,6 +59,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             MeController,
             AdminController,
             ExportController,
+            PrivacyMeController,
+            PrivacyAdminController,
         ],
         lifespan=[services_lifespan(settings, database_url, plan, tokens), freeze_startup_heap],
         dependencies=DEPENDENCIES,

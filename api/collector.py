@@ -27,6 +27,7 @@ from everreach.collector import (
     rate_costs,
     read_capped,
     store_submission,
+    withhold_suppressed,
 )
 from everreach.platform import INGEST_EVENTS, INGEST_SECONDS, ClientFault
 
@@ -37,6 +38,7 @@ class IngestResponse(msgspec.Struct, kw_only=True):
     accepted: int
     duplicates: int
     quarantined: int
+    suppressed: int
     results: list[EventResult]
 
 
@@ -52,6 +54,7 @@ def summarise(results: list[EventResult]) -> dict[str, Any]:
         "accepted": counts[Outcome.ACCEPTED],
         "duplicates": counts[Outcome.DUPLICATE],
         "quarantined": counts[Outcome.QUARANTINED],
+        "suppressed": counts[Outcome.SUPPRESSED],
         "results": results,
     }
 
@@ -93,8 +96,10 @@ async def collect(
         )
     started = time.perf_counter()
     async with svc.pool.connection() as conn:
+        prepared, suppressed = await withhold_suppressed(conn, svc.identifiers, prepared)
         results = await store_submission(
             conn, prepared, context.received_at, forward_to=svc.forward_to
         )
+    results += suppressed
     INGEST_SECONDS.observe(time.perf_counter() - started)
     return results

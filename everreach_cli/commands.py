@@ -25,6 +25,7 @@ from everreach.platform import (
     upgrade,
     with_driver,
 )
+from everreach_cli.privacy_commands import erase_user, quarantine
 
 ADMIN_PASSWORD_ENV = "EVERREACH_ADMIN_PASSWORD"
 
@@ -263,3 +264,7 @@ def outbox_redrive(settings: Settings, destination: str | None) -> None:
         upgrade(database.url)
         count = redrive_dead(database.url, destination)
     click.echo(f"requeued {count} dead event(s)")
+
+
+main.add_command(erase_user)
+main.add_command(quarantine)

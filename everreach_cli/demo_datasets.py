@@ -16,14 +16,12 @@ import psycopg
 
 from everreach.datasets import LabelValue, label_chart_parts
 from everreach.platform import Database, Settings, days_window, window_days
+from everreach_dagster.catch_up import materialize_quietly, range_tags
 from everreach_dagster.definitions import build_assets
 from everreach_dagster.instance import prepare_dagster_home
 from everreach_dagster.resources import default_resources
 
 DATASET = "ml_response_samples"
-# Dagster's run logger prints every step at DEBUG on its own handler; the demo prints a summary,
-# and the full event log stays in the instance for `make dev` to show.
-QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass(frozen=True)
@@ -54,31 +52,12 @@ def materialize_demo_days(settings: Settings, database: Database) -> DatasetsRes
     resources = default_resources(settings, database.url)
     days = demo_days(database.url)
     with dg.DagsterInstance.get() as instance:
-
-        def failed_run(
-            assets: list[dg.AssetsDefinition], tags: dict[str, str] | None = None
-        ) -> bool:
-            """One quiet in-process run on the persistent instance: True if it failed."""
-            return not dg.materialize(
-                assets,
-                resources=resources,
-                instance=instance,
-                raise_on_error=False,
-                run_config=QUIET_RUN,
-                tags=tags,
-            ).success
-
         click.echo(f"materializing {len(graph.unpartitioned)} models and {len(days)} day(s)")
-        failed = int(failed_run(graph.unpartitioned))
+        failed = int(not materialize_quietly(instance, graph.unpartitioned, resources))
         if days:
             click.echo(f"materializing {days[0]} to {days[-1]} in one run, as a backfill does")
-            failed += failed_run(
-                graph.daily,
-                tags={
-                    "dagster/asset_partition_range_start": days[0].isoformat(),
-                    "dagster/asset_partition_range_end": days[-1].isoformat(),
-                },
-            )
+            tags = range_tags(days[0], days[-1])
+            failed += not materialize_quietly(instance, graph.daily, resources, tags)
     store = resources["datasets"].store()  # type: ignore[attr-defined]
     with psycopg.connect(database.url) as conn:
         rows = conn.execute(

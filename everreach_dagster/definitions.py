@@ -28,9 +28,11 @@ from everreach_dagster.execution import (
     io_manager_resources,
 )
 from everreach_dagster.partitions import daily_partitions
+from everreach_dagster.quarantine import quarantine_replay_job
 from everreach_dagster.resources import default_resources, s3_resource
 from everreach_dagster.retention import retention_jobs
 from everreach_dagster.schedules import cron_schedule, nightly_partitions_schedule
+from everreach_dagster.sensors.freshness import erasure_rebuild_sensor, late_data_sensor
 from everreach_dagster.sql_models import model_assets
 
 ML_MODEL = "ml_response_samples"
@@ -98,6 +100,15 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
             cleanup_events,
             cleanup_responses,
             prune_runs,
+            quarantine_replay_job(settings),
+        ],
+        sensors=[
+            late_data_sensor(
+                nightly, [a.key for a in graph.daily], dg.AssetKey(["datasets", ML_MODEL])
+            ),
+            erasure_rebuild_sensor(
+                refresh, [a.key for a in graph.unpartitioned], [a.key for a in graph.daily]
+            ),
         ],
         schedules=[
             event_partitions_schedule(maintain_partitions),

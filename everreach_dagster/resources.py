@@ -41,6 +41,12 @@ class DatabaseResource(dg.ConfigurableResource):
         if self._database is not None:
             self._database.close()
 
+    @property
+    def conninfo(self) -> str:
+        """The libpq URL, for callers that open their own (e.g. asyncio) connections."""
+        assert self._url is not None, "the resource was not set up"
+        return self._url
+
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
         """An autocommit connection; callers open transactions where they need one."""

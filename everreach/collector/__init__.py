@@ -2,7 +2,8 @@
 
 The path reads off the module names: `payload` (size caps, gzip) -> `wire` (our format) or
 `sdk_formats/` (PostHog, Segment) -> `submission` (what one request asks us to store) ->
-`pipeline` (validate, scrub, skew-correct each event with `client_time`) -> `submission_store`
+`pipeline` (validate, scrub, skew-correct each event with `client_time`) -> `suppressed_events`
+(erased people's events withheld) -> `submission_store`
 -> `event_store` (one statement: events, quarantine, prompts, responses, outbox rows).
 `event_partitions` keeps the day partitions of the event store ready (migrate, Dagster).
 """
@@ -22,10 +23,18 @@ from everreach.collector.pipeline import (
     RequestContext,
     rate_costs,
 )
+from everreach.collector.quarantine_replay import (
+    QuarantineGroup,
+    ReplayReport,
+    ReplaySelection,
+    quarantine_status,
+    replay_quarantine,
+)
 from everreach.collector.sdk_formats.posthog import CaptureRequest, decode_capture
 from everreach.collector.sdk_formats.segment import MESSAGE_TYPES, decode_segment
 from everreach.collector.submission import COLLECTOR_SOURCE, Submission, prepare_submission
 from everreach.collector.submission_store import store_submission
+from everreach.collector.suppressed_events import withhold_suppressed
 from everreach.collector.wire import decode_request, request_json_schema
 
 __all__ = [
@@ -37,6 +46,9 @@ __all__ = [
     "EventResult",
     "Maintenance",
     "Outcome",
+    "QuarantineGroup",
+    "ReplayReport",
+    "ReplaySelection",
     "RequestContext",
     "Submission",
     "decode_capture",
@@ -47,8 +59,11 @@ __all__ = [
     "maintain_event_partitions",
     "maintain_partitions",
     "prepare_submission",
+    "quarantine_status",
     "rate_costs",
     "read_capped",
+    "replay_quarantine",
     "request_json_schema",
     "store_submission",
+    "withhold_suppressed",
 ]

@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
+    SUPPRESSED = "suppressed"  # the person was erased on request: refused, not stored
 
 
 @dataclass(frozen=True)

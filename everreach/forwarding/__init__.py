@@ -9,6 +9,7 @@ destination: it only inserts rows.
 
 from everreach.forwarding.admin import format_status, read_status, redrive_dead
 from everreach.forwarding.destinations import DESTINATIONS, forward_destinations
+from everreach.forwarding.posthog_persons import person_deletion_wanted
 from everreach.forwarding.worker import forwarding_in_background, run_until_signalled
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "format_status",
     "forward_destinations",
     "forwarding_in_background",
+    "person_deletion_wanted",
     "read_status",
     "redrive_dead",
     "run_until_signalled",

@@ -45,3 +45,14 @@ async def as_service(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
     async with conn.transaction():
         await conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(SERVICE_ROLE)))
         yield
+
+
+@asynccontextmanager
+async def service_role_within(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
+    """The service role for a few statements inside a transaction the caller holds (an erasure,
+    an access export: the account is one of several tables they read or delete in one go)."""
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        raise RuntimeError("service_role_within needs an open transaction")
+    await conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(SERVICE_ROLE)))
+    yield
+    await conn.execute("RESET ROLE")

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     jwt_secret: str | None = Field(
         default=None, description="HS256 key; generated and kept under home when unset."
     )
+    privacy_secret: str | None = Field(
+        default=None,
+        description="HMAC key of suppressed identifiers; generated and kept under home when unset.",
+    )
     tracking_plan: Path | None = None
 
     # Collector limits. Defaults follow the issue: 1000 events / 1 MB decoded per request.
@@ -93,6 +97,22 @@ class Settings(BaseSettings):
     posthog_host: str = Field(
         default="https://us.i.posthog.com",
         validation_alias=AliasChoices("EVERREACH_POSTHOG_HOST", "POSTHOG_HOST"),
+    )
+    # Erasure requests reach PostHog through its persons API, which takes a personal API key
+    # (phx_...) and the project id; the project key above can only capture.
+    posthog_personal_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "EVERREACH_POSTHOG_PERSONAL_API_KEY", "POSTHOG_PERSONAL_API_KEY"
+        ),
+    )
+    posthog_project_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("EVERREACH_POSTHOG_PROJECT_ID", "POSTHOG_PROJECT_ID"),
+    )
+    posthog_api_host: str = Field(
+        default="https://us.posthog.com",
+        description="PostHog's app host (the persons API), not the ingestion host.",
     )
     mi_webhook_secret: str | None = Field(
         default=None,

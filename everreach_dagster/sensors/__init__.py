@@ -1,0 +1,1 @@
+"""Sensors of the code location, one module per concern."""
