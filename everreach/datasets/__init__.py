@@ -3,6 +3,17 @@
 label metrics (`labels`) and their `charts`.
 """
 
+from everreach.datasets.alerts import (
+    ALERTS,
+    DISLIKE_RATE,
+    Alert,
+    Verdict,
+    breach_subject,
+    judge,
+    recent_verdicts,
+    store_verdicts,
+    unsent_breaches,
+)
 from everreach.datasets.charts import label_chart_parts, label_chart_png
 from everreach.datasets.labels import (
     LabelValue,
@@ -14,6 +25,7 @@ from everreach.datasets.labels import (
 from everreach.datasets.ml_dump import ExportRequest, export_ml_dump
 from everreach.datasets.partitions import (
     DatasetStore,
+    Manifest,
     PartitionCounts,
     count_partition,
     partition_parts,
@@ -33,17 +45,24 @@ from everreach.datasets.sql_models import (
 )
 
 __all__ = [
+    "ALERTS",
+    "DISLIKE_RATE",
     "SCHEMA",
+    "Alert",
     "DatasetStore",
     "ExportRequest",
     "LabelValue",
+    "Manifest",
     "PartitionCounts",
     "SqlModel",
+    "Verdict",
     "Window",
+    "breach_subject",
     "compute_labels",
     "count_partition",
     "dislike_rates",
     "export_ml_dump",
+    "judge",
     "label_chart_parts",
     "label_chart_png",
     "label_history",
@@ -54,7 +73,10 @@ __all__ = [
     "presigner",
     "preview_rows",
     "qualified",
+    "recent_verdicts",
     "store_from_settings",
     "store_labels",
+    "store_verdicts",
+    "unsent_breaches",
     "write_partition",
 ]

@@ -5,16 +5,20 @@ source window, the Parquet footer, the parsed CSV and the manifest must agree, a
 text may still hold a PII pattern. A freshness check expects the nightly partition by 03:00 UTC.
 
 A backfill writes its whole range in one run (`BackfillPolicy.single_run`), a day's files at a
-time; the checks then hold for every day of the range and name the days that break them.
+time, and reports one materialization per day with that day's rows, folder and sha256s; the
+checks then hold for every day of the range and name the days that break them.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 
 from everreach.datasets import (
+    DatasetStore,
+    Manifest,
     PartitionCounts,
     SqlModel,
     count_partition,
@@ -32,6 +36,7 @@ TEXT_COLUMNS = ("prompt_text", "response_text")
 FRESHNESS_DEADLINE_HOUR = 3
 ROW_COUNTS_CHECK = "row_counts_match"
 PII_CHECK = "no_pii_in_text"
+PREVIEW_ROWS = 5
 
 
 def dataset_key(model: SqlModel) -> dg.AssetKey:
@@ -74,6 +79,33 @@ def _pii_check(findings: list[dict[str, int]]) -> dg.AssetCheckResult:
         passed=not any(totals.values()),
         metadata={f"{column}_values_with_pii": n for column, n in totals.items()},
     )
+
+
+def _partition_metadata(
+    store: DatasetStore, dataset: str, day: date, manifest: Manifest
+) -> dict[str, Any]:
+    """What one day's materialization shows: that day's rows, folder, files and preview.
+
+    A range run reports one materialization per day; each carries its own day's figures (the
+    range's totals on every day would contradict the day's `_manifest.json`).
+    """
+    folder = store.uri_of(*partition_parts(dataset, day))
+    preview = preview_rows(store, dataset, day, PREVIEW_ROWS)
+    return {
+        "dagster/row_count": dg.MetadataValue.int(manifest.rows),
+        "dagster/uri": dg.MetadataValue.url(folder)
+        if store.is_s3
+        else dg.MetadataValue.path(folder),
+        "files": dg.MetadataValue.json(
+            {f.name: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows} for f in manifest.files}
+        ),
+        "code_version": manifest.code_version,
+        "preview": dg.MetadataValue.md(
+            markdown_table(
+                [c["name"] for c in manifest.columns], [list(r.values()) for r in preview]
+            )
+        ),
+    }
 
 
 def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -121,33 +153,16 @@ def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.As
                     window,
                 ).fetchall()
             )
-        last, manifest = days[-1], manifests[-1]
-        folder = store.uri_of(*partition_parts(model.name, last))
-        preview = preview_rows(store, model.name, last, 5)
+        for day, manifest in zip(days, manifests, strict=True):
+            context.add_asset_metadata(
+                _partition_metadata(store, model.name, day, manifest), partition_key=str(day)
+            )
         rows = sum(m.rows for m in manifests)
-        context.log.info(f"wrote {rows} rows over {len(days)} day(s), the last to {folder}")
+        context.log.info(f"wrote {rows} rows over {len(days)} day(s)")
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": dg.MetadataValue.int(rows),
                 "dagster/column_schema": dg.TableSchema(
-                    columns=[dg.TableColumn(c["name"], c["type"]) for c in manifest.columns]
-                ),
-                "dagster/uri": dg.MetadataValue.url(folder)
-                if store.is_s3
-                else dg.MetadataValue.path(folder),
-                "files": dg.MetadataValue.json(
-                    {
-                        f"dt={day.isoformat()}/{f.name}": {"sha256": f.sha256, "bytes": f.bytes}
-                        for day, m in zip(days, manifests, strict=True)
-                        for f in m.files
-                    }
-                ),
-                "code_version": manifest.code_version,
-                "preview": dg.MetadataValue.md(
-                    markdown_table(
-                        [c["name"] for c in manifest.columns],
-                        [list(r.values()) for r in preview],
-                    )
+                    columns=[dg.TableColumn(c["name"], c["type"]) for c in manifests[-1].columns]
                 ),
             },
             check_results=[

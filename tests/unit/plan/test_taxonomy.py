@@ -186,6 +186,7 @@ def test_labels_are_defined_and_refer_to_planned_events(plan: TrackingPlan) -> N
         "ctr_paywall",
         "trial_conversion_rate",
         "onboarding_completion_rate",
+        "paywall_purchase_24h",
     }
     for label in plan.labels.values():
         assert label.description
@@ -216,7 +217,16 @@ def test_label_definitions_have_the_agreed_shape(plan: TrackingPlan) -> None:
     ctr = plan.labels["ctr_paywall"]
     assert isinstance(ctr, RatioLabel)
     assert ctr.numerator.by_user and ctr.denominator.by_user
-    assert ctr.numerator.within is None
+    assert ctr.numerator.within == "day"
+    assert ctr.numerator.within_hours is None
+
+    within_24h = plan.labels["paywall_purchase_24h"]
+    assert isinstance(within_24h, RatioLabel)
+    assert (within_24h.numerator.event, within_24h.denominator.event) == (
+        "purchase_succeeded",
+        "paywall_shown",
+    )
+    assert within_24h.numerator.within_hours == 24
 
     for name, num, den in [
         ("trial_conversion_rate", "purchase_succeeded", "trial_started"),
