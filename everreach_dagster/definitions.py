@@ -20,6 +20,7 @@ from everreach_dagster.partitions import daily_partitions
 from everreach_dagster.resources import default_resources
 from everreach_dagster.retention import retention_jobs
 from everreach_dagster.schedules import cron_schedule, nightly_partitions_schedule
+from everreach_dagster.sensors.alerts import alert_sensors
 from everreach_dagster.sql_models import model_assets
 
 ML_MODEL = "ml_response_samples"
@@ -92,6 +93,7 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
                 "daily_run_history_prune", "30 4 * * *", prune_runs, "Prune Dagster run history."
             ),
         ],
+        sensors=alert_sensors(settings),
         resources=default_resources(settings, database_url),
     )
 

@@ -9,7 +9,8 @@ verdict and leaves the others as they were. A day without data is `no_data`, nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -137,3 +138,17 @@ def unsent_breaches(conn: psycopg.Connection, channel: str) -> list[Verdict]:
 def breach_subject(verdict: Verdict) -> str:
     """The once-only key of a notification about a breached day."""
     return f"alert:{verdict.alert}:{verdict.day.isoformat()}"
+
+
+@contextmanager
+def notification_once(conn: psycopg.Connection, subject: str, channel: str) -> Iterator[bool]:
+    """True inside the block when no notification about `subject` went out on `channel`.
+
+    The claim commits only if the block completes: a send that raises leaves nothing behind,
+    so the next attempt tries again; one that completed is never sent again, restarts included.
+    """
+    with conn.transaction():
+        claimed = conn.execute(
+            query("claim_notification"), {"subject": subject, "channel": channel}
+        ).fetchone()
+        yield claimed is not None

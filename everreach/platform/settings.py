@@ -132,6 +132,13 @@ class Settings(BaseSettings):
     partitions_start: str = Field(
         default="2025-01-01", description="First day of the daily dataset partitions (UTC)."
     )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description="Slack-compatible incoming webhook (JSON {text}) for alerts and failed runs.",
+    )
+    alert_email: str | None = Field(
+        default=None, description="Where alerts and failed runs are mailed (the mail backend)."
+    )
     retention_events_days: int = Field(default=90, ge=1)
     retention_responses_days: int = Field(default=180, ge=1)
     dagster_run_retention_days: int = Field(default=30, ge=1)

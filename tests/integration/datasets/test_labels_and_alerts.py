@@ -35,10 +35,13 @@ import pytest
 from everreach.accounts.tokens import TokenCodec
 from everreach.plan import load_plan
 from everreach.platform.migrations import scratch_database
+from everreach.platform.settings import Settings
 from everreach_dagster.definitions import AssetGraph, build_assets
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource, s3_resource
+from everreach_dagster.sensors.alerts import alert_sensors
 from tests.conftest import make_settings
 from tests.dagster_support import latest_materialization, postgres_instance
+from tests.forwarding_support import Receiver, Reply, first_then
 from tests.helpers import bearer, new_id
 
 D = date(2026, 5, 12)
@@ -308,3 +311,66 @@ def test_an_alert_with_no_data_on_any_day_is_not_passed(pg_server_url: str, tmp_
             if evaluation.asset_key == LABELS:
                 assert not evaluation.passed, evaluation.check_name
                 assert evaluation.metadata["status"].value == "no data"
+
+
+def _sensors(settings: Settings) -> dict[str, dg.SensorDefinition]:
+    """The sensors as a fresh code location builds them (a new process after a restart)."""
+    return {s.name: s for s in alert_sensors(settings)}
+
+
+def test_alert_sensor_sends_one_message_per_breached_day_and_never_again(
+    world: World, tmp_path: Path
+) -> None:
+    """A real webhook server on 127.0.0.1 gets one message per breached (day, alert), and mail
+    goes through the file backend; a second tick of a rebuilt sensor (a daemon restart) sends
+    nothing, because what was sent is kept in Postgres; a failed send is retried."""
+    resources = {"database": DatabaseResource(url=world.database_url)}
+    failing_then_ok = first_then([Reply(status=500)])
+    with Receiver(failing_then_ok) as webhook:
+        settings = make_settings(
+            tmp_path, world.database_url, alert_webhook_url=webhook.url, alert_email="ops@x.test"
+        )
+        sensor = _sensors(settings)["alert_notifications"]
+        with (
+            dg.build_sensor_context(instance=world.instance, resources=resources) as context,
+            pytest.raises(httpx.HTTPStatusError),
+        ):
+            sensor(context)  # the webhook answers 500 once: nothing is marked as sent
+        for _restart in range(2):
+            sensor = _sensors(settings)["alert_notifications"]
+            with dg.build_sensor_context(instance=world.instance, resources=resources) as ctx:
+                sensor(ctx)
+        texts = sorted(r.json()["text"] for r in webhook.accepted())
+    assert len(texts) == 3, texts
+    assert "dislike_rate_at_most_20pct fired for 2026-05-12" in texts[0]
+    assert "paywall_ctr_at_least_25pct fired for 2026-05-14" in texts[1]
+    assert "paywall_purchase_within_24h fired for 2026-05-14" in texts[2]
+    mails = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(mails) == 3
+    assert "paywall_purchase_within_24h" in "".join(m.read_text() for m in mails)
+
+
+def test_run_failure_sensor_tells_once_per_failed_run(world: World, tmp_path: Path) -> None:
+    @dg.asset(name="always_fails")
+    def always_fails() -> None:
+        raise RuntimeError("the source is gone")
+
+    failed = dg.materialize([always_fails], instance=world.instance, raise_on_error=False)
+    assert not failed.success
+    run = world.instance.get_run_by_id(failed.run_id)
+    failure = next(e for e in failed.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    resources = {"database": DatabaseResource(url=world.database_url)}
+    with Receiver() as webhook:
+        settings = make_settings(tmp_path, world.database_url, alert_webhook_url=webhook.url)
+        for _restart in range(2):
+            sensor = _sensors(settings)["run_failure_notifications"]
+            with dg.build_run_status_sensor_context(
+                sensor_name=sensor.name,
+                dagster_event=failure,
+                dagster_instance=world.instance,
+                dagster_run=run,
+                resources=resources,
+            ) as context:
+                sensor(context.for_run_failure())
+        (message,) = webhook.accepted()
+    assert failed.run_id in message.json()["text"]

@@ -1,0 +1,1 @@
+"""Sensors: alerts and failed runs (`alerts`)."""
