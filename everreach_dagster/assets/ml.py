@@ -97,7 +97,7 @@ def _partition_metadata(
         if store.is_s3
         else dg.MetadataValue.path(folder),
         "files": dg.MetadataValue.json(
-            {f.name: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows} for f in manifest.files}
+            {f.path: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows} for f in manifest.files}
         ),
         "code_version": manifest.code_version,
         "preview": dg.MetadataValue.md(
@@ -121,7 +121,9 @@ def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.As
         kinds={"parquet", "csv"},
         description=(
             f"Daily files of {model.name} under the datasets root, Hive-style: "
-            "<root>/<dataset>/dt=YYYY-MM-DD/part-00000.{parquet,csv} + _manifest.json."
+            f"<root>/{model.name}/dt=YYYY-MM-DD/part-00000.parquet + _manifest.json (one "
+            f"table with a dt column for pandas, pyarrow, polars, DuckDB, HF datasets), and "
+            f"<root>/csv/{model.name}/dt=YYYY-MM-DD/part-00000.csv."
         ),
         check_specs=[
             dg.AssetCheckSpec(

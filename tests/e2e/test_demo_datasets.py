@@ -18,7 +18,14 @@ def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> 
     out = result.stdout
     folders = re.findall(r"^\s+(/\S+/ml_response_samples/dt=\d{4}-\d{2}-\d{2})$", out, re.M)
     assert folders, out
-    manifests = [json.loads((Path(f) / "_manifest.json").read_text()) for f in folders]
+    manifests = [
+        json.loads(
+            (Path(f).parents[1] / "manifests" / Path(f).parent.name / Path(f).name)
+            .joinpath("_manifest.json")
+            .read_text()
+        )
+        for f in folders
+    ]
     responses = int(re.search(r"^\s*responses\s+(\d+)\s*$", out, re.M).group(1))
     assert sum(m["rows"] for m in manifests) == responses > 0
     chart = re.search(r"chart of the label metrics: (\S+\.png)$", out, re.M)

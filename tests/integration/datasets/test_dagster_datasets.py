@@ -13,7 +13,7 @@ import base64
 import json
 import statistics
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,11 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
+import pandas as pd
+import polars as pl
 import psycopg
+import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from dagster_aws.s3 import S3Resource
+
+try:
+    import datasets as hf_datasets
+except ImportError:  # Hugging Face `datasets` is optional (large); its check is skipped
+    hf_datasets = None
 
 from api.app import create_app
 from api.server import serve_in_thread
@@ -276,11 +285,9 @@ def test_row_counts_agree_across_source_files_and_manifest(seeded: Seeded, db_of
         assert generated > 0
         assert source == generated == counts.manifest == counts.parquet == counts.csv
         folder = seeded.root / "ml_response_samples" / f"dt={day.isoformat()}"
-        assert sorted(p.name for p in folder.iterdir()) == [
-            "_manifest.json",
-            "part-00000.csv",
-            "part-00000.parquet",
-        ]
+        assert [p.name for p in folder.iterdir()] == ["part-00000.parquet"]
+        csv_folder = seeded.root / "csv" / "ml_response_samples" / f"dt={day.isoformat()}"
+        assert [p.name for p in csv_folder.iterdir()] == ["part-00000.csv"]
         table = pq.read_table(folder / "part-00000.parquet")
         assert table.num_rows == generated
         assert (
@@ -479,7 +486,8 @@ def test_partitions_go_to_s3_through_dagster_aws(seeded: Seeded) -> None:
         )
         assert remote.num_rows > 0
         assert remote.equals(local)
-        with fs.open_input_stream(f"{folder}/_manifest.json") as stream:
+        manifest = f"{s3.bucket}/lake/manifests/ml_response_samples/dt={day}/_manifest.json"
+        with fs.open_input_stream(manifest) as stream:
             assert json.loads(stream.readall())["rows"] == remote.num_rows
 
 
@@ -513,7 +521,7 @@ def test_each_day_of_a_range_run_reports_its_own_metadata(
                 root / "ml_response_samples" / f"dt={day.isoformat()}"
             )
             assert files["files"].value == {
-                f.name: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows}
+                f.path: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows}
                 for f in manifest.files
             }
             model = latest_materialization(
@@ -529,3 +537,91 @@ def test_each_day_of_a_range_run_reports_its_own_metadata(
             assert metrics.metadata["dagster/row_count"].value == label_rows
             assert metrics.metadata["chart_file"].value.endswith(f"dt={day}/label_metrics.png")
         assert len(set(rows_by_day)) > 1  # the days differ, so a range total would show
+
+
+def test_the_dataset_folder_opens_as_one_table_in_every_reader(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    """`<root>/ml_response_samples` is one Hive-partitioned table: pandas, pyarrow, polars,
+    DuckDB and Hugging Face `datasets` read every day's rows (with `dt` where the reader knows
+    Hive partitions), locally and, for pyarrow-backed readers and polars, on S3 (moto)."""
+    folder = seeded.root / "ml_response_samples"
+    store = DatasetStore.local(seeded.root)
+    expected = {
+        p.name.removeprefix("dt="): read_manifest(
+            store, "ml_response_samples", date.fromisoformat(p.name.removeprefix("dt="))
+        ).rows
+        for p in folder.iterdir()
+    }
+    assert sum(expected.values()) > 0
+
+    def per_day(days: list[object]) -> dict[str, int]:
+        return dict(Counter(str(d) for d in days))
+
+    frame = pd.read_parquet(folder)
+    assert per_day(frame["dt"].tolist()) == expected
+    table = pads.dataset(folder, format="parquet", partitioning="hive").to_table()
+    assert per_day(table.column("dt").to_pylist()) == expected
+    assert per_day(pl.scan_parquet(folder).collect()["dt"].to_list()) == expected
+    rows = duckdb.sql(
+        f"SELECT dt, count(*) FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
+        " GROUP BY dt"
+    ).fetchall()
+    assert {str(d): n for d, n in rows} == expected
+    if hf_datasets is not None:
+        hf = hf_datasets.load_dataset(
+            "parquet", data_dir=str(folder), split="train", cache_dir=str(tmp_path / "hf")
+        )
+        assert hf.num_rows == sum(expected.values())  # the parquet builder adds no dt column
+
+    with s3_server() as s3:
+        day = TRAFFIC_DAYS[0]
+        resources = {
+            "database": DatabaseResource(url=seeded.database_url),
+            "datasets": DatasetStorageResource(
+                root=f"s3://{s3.bucket}/lake",
+                s3=S3Resource(
+                    endpoint_url=s3.endpoint_url,
+                    region_name=REGION,
+                    aws_access_key_id=ACCESS_KEY,
+                    aws_secret_access_key=SECRET_KEY,
+                ),
+            ),
+        }
+        assert dg.materialize(
+            seeded.graph.daily,
+            resources=resources,
+            instance=dg.DagsterInstance.ephemeral(),
+            tags={
+                "dagster/asset_partition_range_start": day.isoformat(),
+                "dagster/asset_partition_range_end": TRAFFIC_DAYS[-1].isoformat(),
+            },
+        ).success
+        on_s3 = {d.isoformat(): expected[d.isoformat()] for d in TRAFFIC_DAYS}
+        fs = pafs.S3FileSystem(
+            endpoint_override=s3.endpoint_url.removeprefix("http://"),
+            scheme="http",
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            region=REGION,
+        )
+        remote = f"{s3.bucket}/lake/ml_response_samples"
+        frame = pd.read_parquet(remote, filesystem=fs)
+        assert per_day(frame["dt"].tolist()) == on_s3
+        dataset = pads.dataset(remote, filesystem=fs, format="parquet", partitioning="hive")
+        assert per_day(dataset.to_table().column("dt").to_pylist()) == on_s3
+        # DuckDB's own S3 reader is an extension it downloads; it queries the pyarrow dataset.
+        rows = duckdb.sql("SELECT dt, count(*) FROM dataset GROUP BY dt").fetchall()
+        assert {str(d): n for d, n in rows} == on_s3
+        lazy = pl.scan_parquet(
+            f"s3://{remote}/",
+            hive_partitioning=True,
+            storage_options={
+                "aws_endpoint_url": s3.endpoint_url,
+                "aws_access_key_id": ACCESS_KEY,
+                "aws_secret_access_key": SECRET_KEY,
+                "aws_region": REGION,
+                "aws_allow_http": "true",
+            },
+        )
+        assert per_day(lazy.collect()["dt"].to_list()) == on_s3
