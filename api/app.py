@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import swagger_ui
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 from psycopg_pool import AsyncConnectionPool
 
 from api.account_services import accounts_lifespan
@@ -32,6 +35,21 @@ from everreach.accounts import TokenCodec, signing_key
 from everreach.forwarding import forward_destinations
 from everreach.plan import load_plan
 from everreach.platform import Settings, build_rate_limiter, configure_logging, libpq_url
+
+DOCS_ASSETS = "/schema-assets"
+# Swagger UI 5 (OpenAPI 3.1, which Litestar emits), as shipped by the swagger-ui-py package.
+SWAGGER_UI_FILES = Path(swagger_ui.__file__).parent / "static"
+
+
+def _offline_swagger_ui() -> SwaggerRenderPlugin:
+    """Swagger UI from the swagger-ui-py pip package, served by the app itself under
+    `DOCS_ASSETS`: /schema renders without internet (Litestar's default UIs load from CDNs)."""
+    return SwaggerRenderPlugin(
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+    )
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -81,6 +99,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             MeController,
             AdminController,
             ExportController,
+            create_static_files_router(
+                path=DOCS_ASSETS, directories=[SWAGGER_UI_FILES], include_in_schema=False
+            ),
         ],
         lifespan=[lifespan, forwarder_lifespan(settings), accounts_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -89,7 +110,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             title="EverReach analytics API",
             version="0.1.0",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[_offline_swagger_ui()],
         ),
     )
 
