@@ -1,0 +1,77 @@
+"""`everreach materialize` and `everreach dagster` from the terminal, on the embedded default:
+a range becomes a real Dagster backfill in the Postgres-backed instance, each day's
+materialization matches its manifest, and a range past the last partition is a usage error
+that names the missing day."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from everreach.platform import Settings, database_session
+from everreach_dagster.instance import prepare_dagster_home
+from tests.e2e.test_embedded_default import run_cli
+
+DATASET = dg.AssetKey(["datasets", "ml_response_samples"])
+
+
+def test_a_range_past_the_last_partition_names_the_missing_day(tmp_path: Path) -> None:
+    today = datetime.now(UTC).date()
+    result = run_cli(
+        tmp_path, "materialize", "--from", str(today), "--to", str(today + timedelta(days=2))
+    )
+    assert result.returncode == 2
+    assert f"{today + timedelta(days=2)} has no partition yet" in result.stderr
+    assert f"the last partition is {today}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_materialize_runs_a_backfill_and_each_day_matches_its_manifest(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    demo = run_cli(home, "demo", "--users", "12", "--days", "2", "--seed", "4")
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    days = sorted(
+        date.fromisoformat(d)
+        for d in re.findall(r"/ml_response_samples/dt=(\d{4}-\d{2}-\d{2})$", demo.stdout, re.M)
+    )[:2]
+    result = run_cli(home, "materialize", "--from", str(days[0]), "--to", str(days[-1]))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    backfill_id = re.search(r"^backfill (\w+): 2 day\(s\)", result.stdout, re.M).group(1)
+    for day in days:
+        assert re.search(rf"^  {day}  materialized$", result.stdout, re.M)
+
+    with database_session(Settings(home=home, database_url=None)) as database:
+        env = prepare_dagster_home(home.resolve(), database)
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            backfill = instance.get_backfill(backfill_id)
+            assert backfill is not None and backfill.status.value == "COMPLETED_SUCCESS"
+            for day in days:
+                manifest = json.loads(
+                    (
+                        home.resolve()
+                        / "datasets/manifests/ml_response_samples"
+                        / f"dt={day}"
+                        / "_manifest.json"
+                    ).read_text()
+                )
+                (record,) = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(asset_key=DATASET, asset_partitions=[str(day)]), limit=1
+                ).records
+                metadata = record.asset_materialization.metadata
+                assert (
+                    record.event_log_entry.dagster_event.logging_tags.get("dagster/backfill")
+                    == backfill_id
+                    or record.run_id
+                )
+                assert metadata["dagster/row_count"].value == manifest["rows"]
+                assert metadata["dagster/uri"].value.endswith(f"dt={day}")
+
+    passthrough = run_cli(home, "dagster", "--", "instance", "info")
+    assert passthrough.returncode == 0, passthrough.stderr[-2000:]
+    assert "PostgresRunStorage" in passthrough.stdout
