@@ -47,7 +47,7 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--workers",
     default=1,
@@ -90,8 +90,12 @@ def migrate(settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--users", default=60, show_default=True, help="Synthetic users.")
-@click.option("--days", default=14, show_default=True, help="Days of history.")
+@click.option(
+    "--users", default=60, show_default=True, type=click.IntRange(min=1), help="Synthetic users."
+)
+@click.option(
+    "--days", default=14, show_default=True, type=click.IntRange(min=1), help="Days of history."
+)
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
 @click.pass_obj
 def demo(settings: Settings, users: int, days: int, seed: int) -> None:

@@ -75,3 +75,20 @@ def test_materialize_runs_a_backfill_and_each_day_matches_its_manifest(tmp_path:
     passthrough = run_cli(home, "dagster", "--", "instance", "info")
     assert passthrough.returncode == 0, passthrough.stderr[-2000:]
     assert "PostgresRunStorage" in passthrough.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("demo", "--users", "-5"), "--users"),
+        (("demo", "--days", "0"), "--days"),
+        (("serve", "--port", "99999999"), "--port"),
+    ],
+)
+def test_out_of_range_numbers_are_usage_errors(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = run_cli(tmp_path, *args, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Invalid value" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
