@@ -150,11 +150,11 @@ def materialize_days(
     settings: Settings, first: datetime | None, last: datetime | None, selection: tuple[str, ...]
 ) -> None:
     """Materialize days as a Dagster backfill on the configured instance, with a per-day summary."""
-    from everreach_cli.materialize import last_complete_day, print_day_summary, run_backfill
+    from everreach_cli.materialize import last_complete_day, materialize_range, print_day_summary
 
     first_day = first.date() if first else (last.date() if last else last_complete_day())
     last_day = last.date() if last else first_day
-    results = run_backfill(settings, first_day, last_day, selection)
+    results = materialize_range(settings, first_day, last_day, selection)
     print_day_summary(results)
     if any(r.status != "materialized" for r in results):
         sys.exit(1)

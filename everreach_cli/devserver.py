@@ -18,6 +18,7 @@ import click
 from api.app import create_app
 from api.server import serve_in_thread
 from everreach.platform import Settings, database_session, upgrade
+from everreach_cli.materialize import partitions_from_data
 from everreach_dagster.instance import prepare_dagster_home
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 def run_dev(settings: Settings, api_port: int, dagster_port: int) -> int:
     with database_session(settings) as database:
         upgrade(database.url)
+        settings = partitions_from_data(settings, database)
         env = {
             **os.environ,
             **prepare_dagster_home(settings.home_dir, database),

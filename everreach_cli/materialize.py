@@ -25,14 +25,14 @@ from pathlib import Path
 
 import click
 import dagster as dg
+import psycopg
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster._daemon.controller import all_daemons_live
 
+from everreach.datasets import data_days
 from everreach.platform import Database, Settings, database_session, upgrade
-from everreach_dagster.definitions import build_assets
+from everreach_dagster.definitions import build_assets, build_definitions
 from everreach_dagster.instance import prepare_dagster_home
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +46,7 @@ FINISHED = {
     BulkActionStatus.CANCELED,
 }
 SOURCE_TAG = "everreach/source"
+PARTITIONS_START_ENV = "EVERREACH_PARTITIONS_START"
 
 
 def last_complete_day(now: datetime | None = None) -> date:
@@ -61,14 +62,31 @@ def check_range(first: date, last: date, partitions: dg.DailyPartitionsDefinitio
     newest = date.fromisoformat(partitions.get_last_partition_key() or start.isoformat())
     if first < start:
         raise click.UsageError(
-            f"{first} is before the first daily partition, {start} "
-            "(EVERREACH_PARTITIONS_START sets it)"
+            f"{first} is before the first daily partition, {start} (the first day with data; "
+            "EVERREACH_PARTITIONS_START sets another)"
         )
     if last > newest:
         raise click.UsageError(
             f"{last} has no partition yet: the last partition is {newest} (today, UTC); "
             f"use --to {newest} or an earlier day"
         )
+
+
+def partitions_from_data(settings: Settings, database: Database) -> Settings:
+    """Daily partitions from the first day with data, unless EVERREACH_PARTITIONS_START is set:
+    the UI then lists the days that exist, not hundreds of "missing" ones since 2025-01-01.
+
+    Also put in this process's environment, so the Dagster processes started from here (the
+    daemon, `dagster dev`, any `everreach dagster` command) load the same partitions.
+    """
+    if "partitions_start" in settings.model_fields_set:
+        return settings
+    with psycopg.connect(database.url) as conn:
+        bounds = data_days(conn)
+    if bounds is None:
+        return settings
+    os.environ[PARTITIONS_START_ENV] = bounds[0].isoformat()
+    return settings.model_copy(update={"partitions_start": bounds[0].isoformat()})
 
 
 def environment(settings: Settings, database: Database) -> dict[str, str]:
@@ -143,67 +161,84 @@ def _days_failed(backfill: PartitionBackfill, keys: Sequence[dg.AssetKey]) -> se
     }
 
 
-def run_backfill(
-    settings: Settings, first: date, last: date, selection: Sequence[str]
-) -> list[DayResult]:
-    """Submit the backfill of days `first`..`last` for `selection` and follow it to the end."""
-    graph = build_assets(settings)
-    daily = {key.to_user_string(): key for a in graph.daily for key in a.keys}
+def daily_selection(settings: Settings, selection: Sequence[str]) -> list[dg.AssetKey]:
+    """The daily assets named in `selection` (all of them when empty); unknown names are a
+    usage error that lists the known ones."""
+    daily = {key.to_user_string(): key for a in build_assets(settings).daily for key in a.keys}
     unknown = [name for name in selection if name not in daily]
     if unknown:
         raise click.UsageError(
             f"unknown daily asset(s) {', '.join(unknown)}; choose from {', '.join(sorted(daily))}"
         )
-    keys = [daily[name] for name in selection] if selection else list(daily.values())
-    partitions = graph.daily[0].partitions_def
-    assert isinstance(partitions, dg.DailyPartitionsDefinition)
-    check_range(first, last, partitions)
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    with database_session(settings) as database:
-        upgrade(database.url)
-        env = environment(settings, database)
-        with (
-            dg.DagsterInstance.get() as instance,
-            WorkspaceProcessContext(instance, WorkspaceFileTarget([str(WORKSPACE)])) as workspace,
-        ):
-            started = time.time()
-            backfill = PartitionBackfill.from_asset_partitions(
-                backfill_id=make_new_backfill_id(),
-                asset_graph=workspace.create_request_context().asset_graph,
-                partition_names=[d.isoformat() for d in days],
-                asset_selection=keys,
-                backfill_timestamp=started,
-                tags={SOURCE_TAG: "everreach materialize"},
-                dynamic_partitions_store=instance,
-                all_partitions=False,
-                title=f"everreach materialize {first} to {last}",
-                description="Submitted from the terminal by `everreach materialize`.",
-                run_config=None,
-            )
-            instance.add_backfill(backfill)
-            click.echo(
-                f"backfill {backfill.backfill_id}: {len(days)} day(s) from {first} to {last}, "
-                f"{len(keys)} asset(s); follow it on the Dagster UI's Backfills page"
-            )
-            reported: set[date] = set()
-            with running_daemon(instance, env):
-                while True:
-                    current = instance.get_backfill(backfill.backfill_id)
-                    assert current is not None
-                    done = _days_materialized(instance, keys, days, started)
-                    failed = _days_failed(current, keys)
-                    for day in sorted((done | failed) - reported):
-                        word = "failed" if day in failed else "materialized"
-                        click.echo(f"  {day}  {word}")
-                        reported.add(day)
-                    if current.status in FINISHED:
-                        break
-                    time.sleep(POLL_S)
-            click.echo(f"backfill {backfill.backfill_id} ended: {current.status.value}")
+    return [daily[name] for name in selection] if selection else list(daily.values())
+
+
+def run_backfill(
+    settings: Settings,
+    database: Database,
+    days: list[date],
+    keys: Sequence[dg.AssetKey],
+    source: str,
+) -> list[DayResult]:
+    """Submit the backfill of `days` for `keys`, tagged with `source`, and follow it to the end.
+
+    The range must hold partitions only (`check_range` first). Prints each day as it is done.
+    """
+    env = environment(settings, database)
+    with dg.DagsterInstance.get() as instance:
+        started = time.time()
+        backfill = PartitionBackfill.from_asset_partitions(
+            backfill_id=make_new_backfill_id(),
+            # the graph the code location loads (the daemon resolves the same keys there)
+            asset_graph=build_definitions(settings).resolve_asset_graph(),
+            partition_names=[d.isoformat() for d in days],
+            asset_selection=keys,
+            backfill_timestamp=started,
+            tags={SOURCE_TAG: source},
+            dynamic_partitions_store=instance,
+            all_partitions=False,
+            title=f"{source}: {days[0]} to {days[-1]}",
+            description=f"Submitted from the terminal by `{source}`.",
+            run_config=None,
+        )
+        instance.add_backfill(backfill)
+        click.echo(
+            f"backfill {backfill.backfill_id}: {len(days)} day(s) from {days[0]} to {days[-1]}, "
+            f"{len(keys)} asset(s); follow it on the Dagster UI's Backfills page"
+        )
+        reported: set[date] = set()
+        with running_daemon(instance, env):
+            while True:
+                current = instance.get_backfill(backfill.backfill_id)
+                assert current is not None
+                done = _days_materialized(instance, keys, days, started)
+                failed = _days_failed(current, keys)
+                for day in sorted((done | failed) - reported):
+                    click.echo(f"  {day}  {'failed' if day in failed else 'materialized'}")
+                    reported.add(day)
+                if current.status in FINISHED:
+                    break
+                time.sleep(POLL_S)
+        click.echo(f"backfill {backfill.backfill_id} ended: {current.status.value}")
     return [
         DayResult(day, "failed" if day in failed else "materialized" if day in done else "not run")
         for day in days
     ]
+
+
+def materialize_range(
+    settings: Settings, first: date, last: date, selection: Sequence[str]
+) -> list[DayResult]:
+    """`everreach materialize`: check the range, then backfill it on the configured database."""
+    keys = daily_selection(settings, selection)
+    with database_session(settings) as database:
+        upgrade(database.url)
+        settings = partitions_from_data(settings, database)
+        partitions = build_assets(settings).daily[0].partitions_def
+        assert isinstance(partitions, dg.DailyPartitionsDefinition)
+        check_range(first, last, partitions)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return run_backfill(settings, database, days, keys, "everreach materialize")
 
 
 def print_day_summary(results: list[DayResult]) -> None:
@@ -224,5 +259,5 @@ def run_dagster_command(settings: Settings, args: Sequence[str]) -> int:
     executable = str(Path(sys.executable).with_name(program))
     with database_session(settings) as database:
         upgrade(database.url)
-        env = environment(settings, database)
+        env = environment(partitions_from_data(settings, database), database)
         return subprocess.call([executable, *rest], env=env, cwd=REPO)

@@ -48,7 +48,10 @@ from everreach.datasets.tabular_writer import (
 from everreach.datasets.tabular_writer import write_query as write_parquet_and_csv
 from everreach.platform.days import Window, day_window
 from everreach.platform.settings import Settings
+from everreach.platform.sql_files import sql_folder
 from everreach.privacy.pii import scrub_text
+
+query = sql_folder(__package__)
 
 MANIFEST = "_manifest.json"
 PARQUET = "part-00000.parquet"
@@ -200,6 +203,13 @@ def csv_parts(dataset: str, day: date) -> tuple[str, str, str]:
 def manifest_parts(dataset: str, day: date) -> tuple[str, str, str, str]:
     """The day's manifest, in the manifests tree beside the Parquet one."""
     return MANIFEST_TREE, *partition_parts(dataset, day), MANIFEST
+
+
+def data_days(conn: psycopg.Connection) -> tuple[date, date] | None:
+    """The first and the last UTC day with data, or None on an empty database: daily
+    partitions start at the first (unless EVERREACH_PARTITIONS_START says otherwise)."""
+    first, last = conn.execute(query("select_data_days")).fetchone() or (None, None)
+    return (first, last) if first is not None else None
 
 
 def code_version(model: SqlModel) -> str:

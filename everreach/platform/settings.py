@@ -130,7 +130,9 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     export_url_ttl_s: int = Field(default=3600, ge=60, description="Presigned export URL life.")
     partitions_start: str = Field(
-        default="2025-01-01", description="First day of the daily dataset partitions (UTC)."
+        default="2025-01-01",
+        description="First day of the daily dataset partitions (UTC); unset, the everreach "
+        "commands start them at the first day with data (2025-01-01 on an empty database).",
     )
     alert_webhook_url: str | None = Field(
         default=None,

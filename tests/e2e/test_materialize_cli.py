@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from everreach.platform import Settings, database_session
 from everreach_dagster.instance import prepare_dagster_home
-from tests.e2e.test_embedded_default import run_cli
+from tests.e2e.test_embedded_default import EVERREACH, cli_env, run_cli
 
 DATASET = dg.AssetKey(["datasets", "ml_response_samples"])
 
@@ -92,3 +93,30 @@ def test_out_of_range_numbers_are_usage_errors(
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Invalid value" in result.stderr and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_partitions_start_at_the_first_day_with_data(database_url: str, db, tmp_path: Path) -> None:
+    """Unless EVERREACH_PARTITIONS_START is set, the daily partitions begin at the first day
+    with data: a day before it is refused, in words, before anything runs."""
+    (first,) = db.execute(
+        "SELECT (min(t) AT TIME ZONE 'UTC')::date FROM (SELECT min(occurred_at) FROM app_events "
+        "UNION ALL SELECT min(created_at) FROM responses) AS b(t)"
+    ).fetchone()
+    if first is None:
+        first = date(2026, 3, 2)
+        db.execute(
+            "INSERT INTO responses (response_id, prompt_id, user_id, model, text, created_at) "
+            "VALUES (gen_random_uuid(), gen_random_uuid(), 'u-start', 'm', 't', %s)",
+            (datetime(2026, 3, 2, 9, tzinfo=UTC),),
+        )
+    before = first - timedelta(days=1)
+    env = {**cli_env(tmp_path), "EVERREACH_DATABASE_URL": database_url}
+    result = subprocess.run(
+        [EVERREACH, "materialize", "--from", str(before), "--to", str(first)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{before} is before the first daily partition, {first}" in result.stderr
