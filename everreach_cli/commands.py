@@ -142,7 +142,7 @@ def dev(settings: Settings, api_port: int, dagster_port: int) -> None:
     "--select",
     "selection",
     multiple=True,
-    help="A daily asset to materialize (repeatable), e.g. datasets/ml_response_samples; "
+    help="A daily asset to materialize (repeatable), e.g. datasets/ml_response_samples_files; "
     "default: every daily asset.",
 )
 @click.pass_obj

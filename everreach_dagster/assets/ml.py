@@ -40,7 +40,9 @@ PREVIEW_ROWS = 5
 
 
 def dataset_key(model: SqlModel) -> dg.AssetKey:
-    return dg.AssetKey(["datasets", model.name])
+    """`datasets/<model>_files`: the files of the model's table, named apart from the table
+    asset itself (the UI shows the last part of a key, and two `ml_response_samples` confused)."""
+    return dg.AssetKey(["datasets", f"{model.name}_files"])
 
 
 def _row_count_check(

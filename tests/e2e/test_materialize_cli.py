@@ -18,7 +18,7 @@ from everreach.platform import Settings, database_session
 from everreach_dagster.instance import prepare_dagster_home
 from tests.e2e.test_embedded_default import EVERREACH, cli_env, run_cli
 
-DATASET = dg.AssetKey(["datasets", "ml_response_samples"])
+DATASET = dg.AssetKey(["datasets", "ml_response_samples_files"])
 
 
 def test_a_range_past_the_last_partition_names_the_missing_day(tmp_path: Path) -> None:

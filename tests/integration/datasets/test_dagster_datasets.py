@@ -55,7 +55,7 @@ from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, s3_server
 END = datetime(2026, 3, 4, tzinfo=UTC)
 DAYS = 3
 TRAFFIC_DAYS = [(END - timedelta(days=d)).date() for d in range(DAYS, 0, -1)]
-DATASET_KEY = dg.AssetKey(["datasets", "ml_response_samples"])
+DATASET_KEY = dg.AssetKey(["datasets", "ml_response_samples_files"])
 
 
 @dataclass
@@ -361,8 +361,8 @@ def test_checks_pass_and_alerts_follow_the_thresholds(seeded: Seeded, db_of) -> 
         (e.asset_key.to_user_string(), e.check_name): e
         for e in result.get_asset_check_evaluations()
     }
-    assert checks[("datasets/ml_response_samples", "row_counts_match")].passed
-    assert checks[("datasets/ml_response_samples", "no_pii_in_text")].passed
+    assert checks[("datasets/ml_response_samples_files", "row_counts_match")].passed
+    assert checks[("datasets/ml_response_samples_files", "no_pii_in_text")].passed
     metrics = result.asset_materializations_for_node("label_metrics")[0].metadata
     verdicts = dict(
         db_of(seeded)

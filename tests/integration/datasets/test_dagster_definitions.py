@@ -80,7 +80,7 @@ def test_workspace_yaml_loads_the_code_location_like_the_webserver(tmp_path: Pat
             "stg_events",
             "ml_response_samples",
             "onboarding_funnel",
-            "datasets/ml_response_samples",
+            "datasets/ml_response_samples_files",
             "label_metrics",
         } <= keys
         assert len(repo.get_schedules()) == 6
