@@ -5,11 +5,14 @@ child with `DAGSTER_HOME` prepared from the repo's dagster.yaml and `EVERREACH_D
 pointing at the same server, so the code location attaches to the embedded server this process
 started instead of starting another. The command says when the UI answers. Ctrl-C stops both
 quietly: the child runs in a session of its own (the terminal's SIGINT reaches only this
-process, which then stops the child with SIGTERM) and logs warnings only.
+process, which then sends SIGINT to the child's whole process group) and logs warnings only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +28,7 @@ from everreach_cli.materialize import environment, partitions_from_data
 
 REPO = Path(__file__).resolve().parents[1]
 READY_POLL_S = 0.5
+STOP_SIGNALS = ((signal.SIGINT, 30.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0))
 
 
 def wait_until_ready(child: subprocess.Popen[bytes], url: str) -> bool:
@@ -40,19 +44,31 @@ def wait_until_ready(child: subprocess.Popen[bytes], url: str) -> bool:
 
 
 def stop(child: subprocess.Popen[bytes]) -> None:
-    if child.poll() is None:
-        child.terminate()
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    """Stop `dagster dev` and everything it started (its webserver, daemon, code servers).
+
+    SIGINT to the whole process group first, which is what Ctrl-C in a terminal would have
+    sent and what `dagster dev` shuts down cleanly on (it hangs on SIGTERM and orphans its
+    children); then harder signals for whatever is left.
+    """
+    for signum, patience_s in STOP_SIGNALS:
+        if child.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=patience_s)
+    with contextlib.suppress(ProcessLookupError):  # stragglers of the group, if any
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
 
 
 def run_dev(settings: Settings, api_port: int, dagster_port: int) -> int:
     with database_session(settings) as database:
         upgrade(database.url)
         env = environment(partitions_from_data(settings, database), database)
+        # `dagster dev` itself is "superseded by dg dev" and says so on every start; only
+        # that one message is silenced, in the Dagster processes only.
+        env["PYTHONWARNINGS"] = "ignore:Function `dev_command` is superseded"
         dagster = str(Path(sys.executable).with_name("dagster"))
         command = [
             dagster,

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from api.server import free_port
@@ -50,4 +51,18 @@ def test_dev_says_when_the_ui_is_ready_and_stops_quietly_on_ctrl_c(tmp_path: Pat
         out, err = process.communicate(timeout=120)
     assert process.returncode == 0, out + err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "Warning" not in err, err
+    assert dagster_processes(tmp_path.resolve() / "dagster") == []  # none outlives the command
     assert running_postmaster_pid(tmp_path.resolve() / "pgdata") is None
+
+
+def dagster_processes(dagster_home: Path) -> list[list[str]]:
+    """Command lines of the live processes whose DAGSTER_HOME is `dagster_home`."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if process.environ().get("DAGSTER_HOME") == str(dagster_home):
+                found.append(process.info["cmdline"])
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
