@@ -120,3 +120,11 @@ def test_partitions_start_at_the_first_day_with_data(database_url: str, db, tmp_
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"{before} is before the first daily partition, {first}" in result.stderr
+
+
+def test_an_unknown_asset_is_a_usage_error_that_lists_the_daily_assets(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "materialize", "--select", "ml_samples", timeout=60)
+    assert result.returncode == 2
+    assert "unknown daily asset(s) ml_samples" in result.stderr
+    assert "datasets/ml_response_samples_files" in result.stderr
+    assert "label_metrics" in result.stderr

@@ -607,3 +607,37 @@ def test_empty_plan_raises_plan_error(tmp_path: Path) -> None:
     with pytest.raises(PlanError) as err:
         load_plan(write(tmp_path, "# nothing here\n"))
     assert err.value.line == 1
+
+
+@pytest.mark.parametrize(
+    ("numerator", "fragment"),
+    [
+        (
+            "{event: response_copied, distinct: user, within: week}",
+            "within must be 'day', 'denominator' or a span such as '24h' or '7d'",
+        ),
+        (
+            "{event: response_copied, distinct: response_id}",
+            "numerator and denominator must count the same distinct key",
+        ),
+    ],
+)
+def test_a_ratio_numerator_must_be_restricted_to_the_denominator(
+    tmp_path: Path, numerator: str, fragment: str
+) -> None:
+    text = BASE.replace("{event: response_copied, distinct: user}", numerator)
+    with pytest.raises(PlanError, match=fragment):
+        load_plan(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(("within", "hours"), [("24h", 24), ("7d", 168), ("day", None)])
+def test_a_ratio_numerator_may_count_within_a_span(
+    tmp_path: Path, within: str, hours: int | None
+) -> None:
+    text = BASE.replace(
+        "{event: response_copied, distinct: user}",
+        f"{{event: response_copied, distinct: user, within: {within}}}",
+    )
+    label = load_plan(write(tmp_path, text)).labels["copies"]
+    assert isinstance(label, RatioLabel)
+    assert label.numerator.within_hours == hours
