@@ -18,6 +18,7 @@ from tests.e2e.test_embedded_default import run_cli
 
 
 @pytest.mark.slow  # a real backfill: the Dagster daemon picks it up within its 30 s interval
+@pytest.mark.timeout(600)
 def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> None:
     home = tmp_path / "home"
     result = run_cli(home, "demo", "--users", "25", "--days", "1", "--seed", "5")
