@@ -38,6 +38,7 @@ from everreach_dagster.instance import prepare_dagster_home
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
 POLL_S = 2.0
+LIVE_HEARTBEAT_S = 90.0
 FINISHED = {
     BulkActionStatus.COMPLETED,
     BulkActionStatus.COMPLETED_SUCCESS,
@@ -101,8 +102,13 @@ def environment(settings: Settings, database: Database) -> dict[str, str]:
 
 @contextmanager
 def running_daemon(instance: dg.DagsterInstance, env: dict[str, str]) -> Iterator[None]:
-    """The Dagster daemon (backfills, run queue): the one already running, or our own."""
-    if all_daemons_live(instance):
+    """The Dagster daemon (backfills, run queue): the one already running, or our own.
+
+    A daemon beats every 30 s; Dagster's own liveness check tolerates 30 min of silence, which
+    would take a daemon stopped a minute ago for a live one, and the backfill would wait forever.
+    """
+    if all_daemons_live(instance, heartbeat_tolerance_seconds=LIVE_HEARTBEAT_S):
+        click.echo("the running Dagster daemon takes the backfill up")
         yield
         return
     daemon = str(Path(sys.executable).with_name("dagster-daemon"))
@@ -122,6 +128,7 @@ def running_daemon(instance: dg.DagsterInstance, env: dict[str, str]) -> Iterato
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+        instance.wipe_daemon_heartbeats()  # ours has stopped: nobody may take it for live
 
 
 @dataclass(frozen=True)
