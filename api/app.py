@@ -11,10 +11,13 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import swagger_ui
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 
 from api.accounts import AuthController, reset_password_page
 from api.admin import AdminController
@@ -43,6 +46,22 @@ async def freeze_startup_heap(_app: Litestar) -> AsyncIterator[None]:
     yield
 
 
+DOCS_ASSETS = "/schema-assets"
+# Swagger UI 5 (OpenAPI 3.1, which Litestar emits), as shipped by the swagger-ui-py package.
+SWAGGER_UI_FILES = Path(swagger_ui.__file__).parent / "static"
+
+
+def _offline_swagger_ui() -> SwaggerRenderPlugin:
+    """Swagger UI from the swagger-ui-py pip package, served by the app itself under
+    `DOCS_ASSETS`: /schema renders without internet (Litestar's default UIs load from CDNs)."""
+    return SwaggerRenderPlugin(
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+    )
+
+
 def create_app(settings: Settings, database_url: str) -> Litestar:
     """The API bound to `database_url` (libpq form)."""
     plan = load_plan(settings.tracking_plan)
@@ -61,6 +80,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             ExportController,
             PrivacyMeController,
             PrivacyAdminController,
+            create_static_files_router(
+                path=DOCS_ASSETS, directories=[SWAGGER_UI_FILES], include_in_schema=False
+            ),
         ],
         lifespan=[services_lifespan(settings, database_url, plan, tokens), freeze_startup_heap],
         dependencies=DEPENDENCIES,
@@ -70,7 +92,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             title="EverReach analytics API",
             version="0.1.0",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[_offline_swagger_ui()],
         ),
     )
 

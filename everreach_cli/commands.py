@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import datetime
 
 import click
 
@@ -48,7 +49,7 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--workers",
     default=1,
@@ -99,8 +100,12 @@ def migrate(settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--users", default=60, show_default=True, help="Synthetic users.")
-@click.option("--days", default=14, show_default=True, help="Days of history.")
+@click.option(
+    "--users", default=60, show_default=True, type=click.IntRange(min=1), help="Synthetic users."
+)
+@click.option(
+    "--days", default=14, show_default=True, type=click.IntRange(min=1), help="Days of history."
+)
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
 @click.pass_obj
 def demo(settings: Settings, users: int, days: int, seed: int) -> None:
@@ -126,6 +131,56 @@ def dev(settings: Settings, api_port: int, dagster_port: int) -> None:
     from everreach_cli.devserver import run_dev
 
     sys.exit(run_dev(settings, api_port, dagster_port))
+
+
+@main.command("materialize")
+@click.option(
+    "--from",
+    "first",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day (UTC, YYYY-MM-DD); default: the last complete day.",
+)
+@click.option(
+    "--to",
+    "last",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Last day, included; default: the --from day.",
+)
+@click.option(
+    "--select",
+    "selection",
+    multiple=True,
+    help="A daily asset to materialize (repeatable), e.g. datasets/ml_response_samples_files; "
+    "default: every daily asset.",
+)
+@click.pass_obj
+def materialize_days(
+    settings: Settings, first: datetime | None, last: datetime | None, selection: tuple[str, ...]
+) -> None:
+    """Materialize days as a Dagster backfill on the configured instance, with a per-day summary."""
+    from everreach_cli.materialize import last_complete_day, materialize_range, print_day_summary
+
+    first_day = first.date() if first else (last.date() if last else last_complete_day())
+    last_day = last.date() if last else first_day
+    results = materialize_range(settings, first_day, last_day, selection)
+    print_day_summary(results)
+    if any(r.status != "materialized" for r in results):
+        sys.exit(1)
+
+
+@main.command(
+    "dagster", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def dagster_command(settings: Settings, args: tuple[str, ...]) -> None:
+    """Run `dagster ARGS` (or `dg ARGS` with `everreach dagster -- dg ...`) against this
+    instance and database: DAGSTER_HOME and the database URLs are set for it."""
+    from everreach_cli.materialize import run_dagster_command
+
+    sys.exit(run_dagster_command(settings, args))
 
 
 @main.command("create-admin")

@@ -1,8 +1,10 @@
 """The dataset half of `everreach demo`: materialize every asset for the demo's days.
 
-Runs the real Dagster assets in-process against the persistent instance (so `make dev` shows
-the runs afterwards): the models, then the demo's days as one run over the range, the way a
-backfill runs them; then prints where the partitions are and the label metrics table.
+Runs on the persistent instance, so `make dev` shows it afterwards, the way a person would:
+the named `refresh_models` job for the SQL models, then the demo's days as a real Dagster
+backfill (the UI's Backfills page lists it), both tagged `everreach/source=everreach demo`.
+Then prints where the partitions are, the label metrics, which alerts fired on which day, and
+what to do next.
 """
 
 from __future__ import annotations
@@ -14,14 +16,23 @@ import click
 import dagster as dg
 import psycopg
 
-from everreach.datasets import LabelValue, label_chart_parts
+from everreach.datasets import LabelValue, data_days, label_chart_parts
 from everreach.platform import Database, Settings, days_window, window_days
-from everreach_dagster.catch_up import materialize_quietly, range_tags
-from everreach_dagster.definitions import build_assets
-from everreach_dagster.instance import prepare_dagster_home
+from everreach_cli.materialize import (
+    SOURCE_TAG,
+    daily_selection,
+    environment,
+    partitions_from_data,
+    run_backfill,
+)
+from everreach_dagster.definitions import build_definitions
 from everreach_dagster.resources import default_resources
 
 DATASET = "ml_response_samples"
+SOURCE = "everreach demo"
+# Dagster's run logger prints every step at DEBUG on its own handler; the demo prints a summary,
+# and the full event log stays in the instance for `make dev` to show.
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass(frozen=True)
@@ -31,33 +42,36 @@ class DatasetsResult:
     metrics: list[LabelValue]
     failed_runs: int
     chart: str | None
+    alerts_fired: dict[date, list[str]]
+    backfill_days: tuple[date, date] | None
 
 
 def demo_days(database_url: str) -> list[date]:
     """The UTC days from the first to the last that has events or responses."""
     with psycopg.connect(database_url) as conn:
-        conn.execute("SET TIME ZONE 'UTC'")
-        first, last = conn.execute(
-            "SELECT min(first)::date, max(last)::date FROM ("
-            " SELECT min(occurred_at), max(occurred_at) FROM app_events"
-            " UNION ALL SELECT min(created_at), max(created_at) FROM responses"
-            ") AS bounds(first, last)"
-        ).fetchone() or (None, None)
-    return window_days(days_window(first, last)) if first else []
+        bounds = data_days(conn)
+    return window_days(days_window(*bounds)) if bounds else []
 
 
 def materialize_demo_days(settings: Settings, database: Database) -> DatasetsResult:
-    prepare_dagster_home(settings.home_dir, database)
-    graph = build_assets(settings)
+    settings = partitions_from_data(settings, database)
+    environment(settings, database)  # DAGSTER_HOME and the instance's database for this process
     resources = default_resources(settings, database.url)
+    refresh = build_definitions(settings, database.url).resolve_job_def("refresh_models")
     days = demo_days(database.url)
     with dg.DagsterInstance.get() as instance:
-        click.echo(f"materializing {len(graph.unpartitioned)} models and {len(days)} day(s)")
-        failed = int(not materialize_quietly(instance, graph.unpartitioned, resources))
-        if days:
-            click.echo(f"materializing {days[0]} to {days[-1]} in one run, as a backfill does")
-            tags = range_tags(days[0], days[-1])
-            failed += not materialize_quietly(instance, graph.daily, resources, tags)
+        click.echo("running the refresh_models job (the SQL models)")
+        failed = int(
+            not refresh.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config=QUIET_RUN,
+                tags={SOURCE_TAG: SOURCE},
+            ).success
+        )
+    if days:
+        results = run_backfill(settings, database, days, daily_selection(settings, ()), SOURCE)
+        failed += any(r.status != "materialized" for r in results)
     store = resources["datasets"].store()  # type: ignore[attr-defined]
     with psycopg.connect(database.url) as conn:
         rows = conn.execute(
@@ -65,12 +79,21 @@ def materialize_demo_days(settings: Settings, database: Database) -> DatasetsRes
             "FROM analytics.label_metrics WHERE day = ANY(%s) ORDER BY day, label, segment",
             (days,),
         ).fetchall()
+        fired: dict[date, list[str]] = {}
+        for day, alert in conn.execute(
+            "SELECT day, alert FROM analytics.alert_verdicts "
+            "WHERE day = ANY(%s) AND status = 'breached' ORDER BY day, alert",
+            (days,),
+        ):
+            fired.setdefault(day, []).append(alert)
     return DatasetsResult(
         days=days,
         partitions=[store.uri_of(DATASET, f"dt={day.isoformat()}") for day in days],
         metrics=[LabelValue(*row) for row in rows],
         failed_runs=failed,
         chart=store.uri_of(*label_chart_parts(days[-1])) if days else None,
+        alerts_fired=fired,
+        backfill_days=(days[0], days[-1]) if days else None,
     )
 
 
@@ -114,3 +137,16 @@ def print_datasets(result: DatasetsResult) -> None:
         shown = "-" if latest.value is None else f"{latest.value:.3f}"
         click.echo(f"  {name:<38} {sparkline(values)}  {shown:>10} {latest.denominator:>5}")
     click.echo(f"  failed dagster runs  {result.failed_runs:>8}")
+    click.secho("alerts fired", bold=True)
+    for day in result.days:
+        click.echo(f"  {day}  {', '.join(result.alerts_fired.get(day, [])) or 'none'}")
+    click.secho("next", bold=True)
+    click.echo(
+        "  make dev               the API on :8000 and the Dagster UI on http://127.0.0.1:3000"
+    )
+    click.echo("                         (Runs and Backfills show the demo's jobs, tagged")
+    click.echo(f"                         {SOURCE_TAG}={SOURCE})")
+    if result.backfill_days:
+        first, last = result.backfill_days
+        click.echo(f"  everreach materialize --from {first} --to {last}")
+        click.echo("                         re-materialize days from the terminal, as a backfill")

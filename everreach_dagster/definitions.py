@@ -7,6 +7,7 @@ from `EVERREACH_*` environment variables like the API.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import dagster as dg
@@ -32,10 +33,20 @@ from everreach_dagster.quarantine import quarantine_replay_job
 from everreach_dagster.resources import default_resources, s3_resource
 from everreach_dagster.retention import retention_jobs
 from everreach_dagster.schedules import cron_schedule, nightly_partitions_schedule
+from everreach_dagster.sensors.alerts import alert_sensors
 from everreach_dagster.sensors.freshness import erasure_rebuild_sensor, late_data_sensor
 from everreach_dagster.sql_models import model_assets
 
 ML_MODEL = "ml_response_samples"
+
+# The daily assets run a backfill's whole range at once (`BackfillPolicy.single_run`), which
+# Dagster still labels beta at 1.13 (pinned); the warning names our own, deliberate use of it
+# on every load of the code location, so this one message is filtered, nothing else.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Parameter `backfill_policy` of function `asset` is currently in beta",
+    category=dg.BetaWarning,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class AssetGraph:
 
     unpartitioned: list[dg.AssetsDefinition]
     daily: list[dg.AssetsDefinition]
+    dataset: dg.AssetsDefinition  # the dataset files, one of the daily assets
     freshness: dg.AssetChecksDefinition
 
     @property
@@ -65,6 +77,7 @@ def build_assets(settings: Settings) -> AssetGraph:
             dataset,
             metrics,
         ],
+        dataset=dataset,
         freshness=freshness_check(dataset),
     )
 
@@ -103,9 +116,8 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
             quarantine_replay_job(settings),
         ],
         sensors=[
-            late_data_sensor(
-                nightly, [a.key for a in graph.daily], dg.AssetKey(["datasets", ML_MODEL])
-            ),
+            *alert_sensors(settings),
+            late_data_sensor(nightly, [a.key for a in graph.daily], graph.dataset.key),
             erasure_rebuild_sensor(
                 refresh, [a.key for a in graph.unpartitioned], [a.key for a in graph.daily]
             ),

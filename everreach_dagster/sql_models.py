@@ -3,7 +3,8 @@
 Each asset's dependencies are its `{{ ref() }}`s, its group and description come from the file's
 header, and its code version from the SQL, so the UI shows stale materializations after an edit.
 Partitioned models get the daily partitions; a run refreshes its whole partition range at once
-(one delete and one insert per run; the backfill policy says how many days a run takes).
+(one delete and one insert per run; the backfill policy says how many days a run takes) and
+reports each day's row count and preview on that day's materialization.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from everreach.datasets import SqlModel, materialize
+from everreach.platform import days_window, window_days
 from everreach_dagster.metadata import table_metadata
 from everreach_dagster.resources import DatabaseResource
 
@@ -39,7 +41,17 @@ def model_asset(
             window = (time_window.start, time_window.end)
         with database.connect() as conn:
             rows = materialize(conn, model, window)
-            metadata = table_metadata(conn, model, window) if model.materialized != "view" else {}
+            if model.materialized == "view":
+                metadata = {}
+            elif window is None:
+                metadata = table_metadata(conn, model, None)
+            else:
+                # One materialization per day of a range run, each with that day's rows.
+                for day in window_days(window):
+                    context.add_asset_metadata(
+                        table_metadata(conn, model, days_window(day, day)), partition_key=str(day)
+                    )
+                metadata = {}
         context.log.info(f"{model.materialized} analytics.{model.name}: {rows} rows")
         return dg.MaterializeResult(metadata=metadata)
 

@@ -38,7 +38,14 @@ from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
 from api.app import create_app
 from api.server import serve_in_thread
 from everreach.accounts.tokens import TokenCodec
-from everreach.datasets.partitions import CSV, MANIFEST, PARQUET, DatasetStore
+from everreach.datasets.partitions import (
+    CSV,
+    PARQUET,
+    DatasetStore,
+    csv_parts,
+    manifest_parts,
+    partition_parts,
+)
 from everreach.platform.database import Database, drop_database
 from everreach.platform.settings import Settings
 from everreach_cli.replay import replay
@@ -53,7 +60,7 @@ WORKSPACE = REPO / "workspace.yaml"
 DATASET = "ml_response_samples"
 DAILY_KEYS = [
     dg.AssetKey(DATASET),
-    dg.AssetKey(["datasets", DATASET]),
+    dg.AssetKey(["datasets", f"{DATASET}_files"]),
     dg.AssetKey("label_metrics"),
 ]
 WORKER_METADATA = "Celery worker"
@@ -94,12 +101,16 @@ def materialize_locally(settings: Settings, database_url: str, days: list[date])
 
 
 def dataset_files(store: DatasetStore, days: list[date]) -> dict[str, bytes]:
-    """Every file of the days' dataset partitions, by `dt=<day>/<name>`."""
-    return {
-        f"dt={day.isoformat()}/{name}": store.read_bytes(DATASET, f"dt={day.isoformat()}", name)
-        for day in days
-        for name in (PARQUET, CSV, MANIFEST)
-    }
+    """Every file of the days' dataset partitions (Parquet, CSV, manifest), by its path."""
+    files: dict[str, bytes] = {}
+    for day in days:
+        for parts in (
+            (*partition_parts(DATASET, day), PARQUET),
+            (*csv_parts(DATASET, day), CSV),
+            manifest_parts(DATASET, day),
+        ):
+            files["/".join(parts)] = store.read_bytes(*parts)
+    return files
 
 
 def celery_environment(

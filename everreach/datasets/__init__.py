@@ -3,6 +3,18 @@
 label metrics (`labels`) and their `charts`.
 """
 
+from everreach.datasets.alerts import (
+    ALERTS,
+    DISLIKE_RATE,
+    Alert,
+    Verdict,
+    breach_subject,
+    judge,
+    notification_once,
+    recent_verdicts,
+    store_verdicts,
+    unsent_breaches,
+)
 from everreach.datasets.charts import label_chart_parts, label_chart_png
 from everreach.datasets.labels import (
     LabelValue,
@@ -14,8 +26,10 @@ from everreach.datasets.labels import (
 from everreach.datasets.ml_dump import ExportRequest, export_ml_dump
 from everreach.datasets.partitions import (
     DatasetStore,
+    Manifest,
     PartitionCounts,
     count_partition,
+    data_days,
     partition_parts,
     pii_findings,
     presigner,
@@ -33,28 +47,40 @@ from everreach.datasets.sql_models import (
 )
 
 __all__ = [
+    "ALERTS",
+    "DISLIKE_RATE",
     "SCHEMA",
+    "Alert",
     "DatasetStore",
     "ExportRequest",
     "LabelValue",
+    "Manifest",
     "PartitionCounts",
     "SqlModel",
+    "Verdict",
     "Window",
+    "breach_subject",
     "compute_labels",
     "count_partition",
+    "data_days",
     "dislike_rates",
     "export_ml_dump",
+    "judge",
     "label_chart_parts",
     "label_chart_png",
     "label_history",
     "load_models",
     "materialize",
+    "notification_once",
     "partition_parts",
     "pii_findings",
     "presigner",
     "preview_rows",
     "qualified",
+    "recent_verdicts",
     "store_from_settings",
     "store_labels",
+    "store_verdicts",
+    "unsent_breaches",
     "write_partition",
 ]

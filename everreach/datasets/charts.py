@@ -1,25 +1,29 @@
 """A PNG of the label metrics over recent days: one small panel per label, for people to look at.
 
 Rendered with matplotlib's object API (a bare `Figure` draws with Agg: no display, no pyplot
-state), at a size that reads
-well inline in the Dagster UI.
+state), at a size that reads well inline in the Dagster UI. An alert's threshold is drawn on its
+label's panel, so a day under the line is a day the alert fired.
 """
 
 from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 
 from matplotlib.figure import Figure
 
+from everreach.datasets.alerts import Alert
 from everreach.datasets.labels import LabelValue
 
 RATIO_KIND = "ratio"
 
 
-def label_chart_png(history: list[LabelValue], title: str) -> bytes:
-    """Small multiples: each label's overall daily value (ratios in %), days on the x axis."""
+def label_chart_png(history: list[LabelValue], title: str, alerts: Iterable[Alert] = ()) -> bytes:
+    """Small multiples: each label's overall daily value (ratios in %), days on the x axis, and
+    the threshold of each alert on a label as a dashed red line."""
+    thresholds = {a.metric: a for a in alerts}
     series: dict[str, list[tuple[object, float]]] = defaultdict(list)
     kinds: dict[str, str] = {}
     for row in history:
@@ -39,6 +43,17 @@ def label_chart_png(history: list[LabelValue], title: str) -> bytes:
             ax.plot(days, values, marker="o", linewidth=1.5, color="#3060c0")
         else:
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+        alert = thresholds.get(label)
+        if alert is not None:
+            scale = 100 if kinds[label] == RATIO_KIND else 1
+            ax.axhline(
+                alert.threshold * scale,
+                color="#c03030",
+                linestyle="--",
+                linewidth=1,
+                label=f"alert: {alert.rule.replace('_', ' ')} {alert.threshold * scale:g}",
+            )
+            ax.legend(fontsize=7, loc="best")
         unit = "%" if kinds[label] == RATIO_KIND else ("ms" if kinds[label] == "duration" else "")
         ax.set_title(f"{label} ({unit})" if unit else label, fontsize=10)
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)

@@ -10,8 +10,9 @@ six queries, not 180: each day re-reading the same events was what made per-day 
 
 Day semantics, per kind:
 * net_count: entities that got a plus or minus event that day; value = mean net count per entity.
-* ratio: denominator keys seen that day; the numerator counts keys seen that day, or, with
-  `within: denominator` or `by`, the day's denominator keys that ever had a numerator event.
+* ratio: denominator keys seen that day; the numerator counts those of them with a numerator
+  event the same UTC day, or at any time (`within: denominator`), or within a span after the
+  key's first denominator event that day (`within: 24h`). Never a key outside the denominator.
 * duration: entities whose first start event that day has an end event at or after it.
 """
 
@@ -25,7 +26,14 @@ import psycopg
 from psycopg import sql
 
 from everreach.datasets.sql_models import qualified
-from everreach.plan import DurationLabel, LabelSpec, NetCountLabel, RatioLabel, RatioTerm
+from everreach.plan import (
+    WITHIN_ANY_TIME,
+    DurationLabel,
+    LabelSpec,
+    NetCountLabel,
+    RatioLabel,
+    RatioTerm,
+)
 from everreach.platform.days import Window, window_days
 from everreach.platform.sql_files import sql_folder
 
@@ -74,6 +82,22 @@ def _window(window: Window) -> dict[str, sql.Composable]:
     }
 
 
+def _numerator_match(term: RatioTerm) -> sql.Composable:
+    """When a numerator event of a denominator key counts (see `RatioTerm.within`)."""
+    if term.within == WITHIN_ANY_TIME:
+        return sql.SQL("TRUE")
+    hours = term.within_hours
+    if hours is not None:
+        return sql.SQL(
+            "e.occurred_at >= den.first_at "
+            "AND e.occurred_at < den.first_at + {} * interval '1 hour'"
+        ).format(sql.Literal(hours))
+    return sql.SQL(
+        "e.occurred_at >= den.day::timestamp AT TIME ZONE 'UTC' "
+        "AND e.occurred_at < (den.day + 1)::timestamp AT TIME ZONE 'UTC'"
+    )
+
+
 def _ratio_sql(label: RatioLabel, window: Window) -> sql.Composed:
     num: RatioTerm = label.numerator
     den: RatioTerm = label.denominator
@@ -85,32 +109,13 @@ def _ratio_sql(label: RatioLabel, window: Window) -> sql.Composed:
         )
     else:
         segment = sql.Literal("")
-    joined = bool(num.within or label.by)
-    # Joined: the numerator events of the denominator's keys, found by joining from `den` (whose
-    # row count the planner knows, so it weighs one index probe per key against one hash of all
-    # numerator events); else the numerator events of the window.
-    num_source = (
-        sql.SQL("den JOIN {events} AS e ON {key} = den.k").format(
-            events=sql.SQL(qualified(EVENTS_MODEL)), key=_key(num.distinct)
-        )
-        if joined
-        else sql.SQL("{events} AS e").format(events=sql.SQL(qualified(EVENTS_MODEL)))
-    )
-    num_filter = (
-        sql.SQL("TRUE")
-        if joined
-        else sql.SQL("e.occurred_at >= {start} AND e.occurred_at < {end}").format(**_window(window))
-    )
     return sql.SQL(query("label_ratio")).format(  # type: ignore[arg-type]
         events=sql.SQL(qualified(EVENTS_MODEL)),
-        num_day=sql.SQL("NULL::date") if joined else _DAY,
-        num_source=num_source,
         den_key=_key(den.distinct),
         num_key=_key(num.distinct),
         den_event=sql.Literal(den.event),
         num_event=sql.Literal(num.event),
-        joined=sql.Literal(joined),
-        num_filter=num_filter,
+        num_match=_numerator_match(num),
         segment=segment,
         dimension=sql.Literal("|".join(label.by)),
         **_window(window),

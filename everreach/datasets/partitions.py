@@ -3,9 +3,15 @@
 Layout (Hive-style, one folder per day):
 
     <root>/<dataset>/dt=YYYY-MM-DD/part-00000.parquet
-                                  /part-00000.csv
-                                  /_manifest.json
+    <root>/csv/<dataset>/dt=YYYY-MM-DD/part-00000.csv
+    <root>/manifests/<dataset>/dt=YYYY-MM-DD/_manifest.json
     <root>/exports/ml_export_<days>d_<epoch ms>.<csv|parquet|jsonl>
+
+`<root>/<dataset>` holds Parquet files only, so pandas, pyarrow, polars, DuckDB and Hugging Face
+`datasets` open the folder as one table (with a `dt` column where the reader understands Hive
+partitions). Any other file there breaks a reader: polars and `datasets` refuse a directory
+that also holds a `_manifest.json`, pyarrow one that holds a CSV. So the CSV copy and the
+manifests live in trees of their own.
 
 Files are written to a local scratch folder first (bounded memory, see `tabular_writer.py`),
 fingerprinted, then copied to the root through a pyarrow filesystem: the same code path serves the
@@ -42,11 +48,16 @@ from everreach.datasets.tabular_writer import (
 from everreach.datasets.tabular_writer import write_query as write_parquet_and_csv
 from everreach.platform.days import Window, day_window
 from everreach.platform.settings import Settings
+from everreach.platform.sql_files import sql_folder
 from everreach.privacy.pii import scrub_text
+
+query = sql_folder(__package__)
 
 MANIFEST = "_manifest.json"
 PARQUET = "part-00000.parquet"
 CSV = "part-00000.csv"
+CSV_TREE = "csv"
+MANIFEST_TREE = "manifests"
 COPY_BLOCK_BYTES = 8 << 20
 
 Presigner = Callable[[str, str, int], str]
@@ -147,10 +158,13 @@ class DatasetStore:
 
 @dataclass(frozen=True)
 class FileEntry:
+    """A file of a partition; `path` is relative to the datasets root."""
+
     name: str
     rows: int
     bytes: int
     sha256: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,25 @@ class Manifest:
 
 
 def partition_parts(dataset: str, day: date) -> tuple[str, str]:
+    """The day's folder of Parquet (and manifest) under the datasets root."""
     return dataset, f"dt={day.isoformat()}"
+
+
+def csv_parts(dataset: str, day: date) -> tuple[str, str, str]:
+    """The day's folder of CSV, in the CSV tree beside the Parquet one."""
+    return CSV_TREE, *partition_parts(dataset, day)
+
+
+def manifest_parts(dataset: str, day: date) -> tuple[str, str, str, str]:
+    """The day's manifest, in the manifests tree beside the Parquet one."""
+    return MANIFEST_TREE, *partition_parts(dataset, day), MANIFEST
+
+
+def data_days(conn: psycopg.Connection) -> tuple[date, date] | None:
+    """The first and the last UTC day with data, or None on an empty database: daily
+    partitions start at the first (unless EVERREACH_PARTITIONS_START says otherwise)."""
+    first, last = conn.execute(query("select_data_days")).fetchone() or (None, None)
+    return (first, last) if first is not None else None
 
 
 def code_version(model: SqlModel) -> str:
@@ -213,19 +245,23 @@ def write_partition(
             partition=day.isoformat(),
             rows=written["parquet"].rows,
             columns=[{"name": f.name, "type": str(f.type)} for f in schema],
-            files=[_entry(written["parquet"]), _entry(written["csv"])],
+            files=[
+                _entry(written["parquet"], "/".join((*parts, PARQUET))),
+                _entry(written["csv"], "/".join((*csv_parts(model.name, day), CSV))),
+            ],
             source=qualified(model.name),
             source_window={"start": window[0].isoformat(), "end": window[1].isoformat()},
             code_version=code_version(model),
         )
         (folder / MANIFEST).write_bytes(manifest.to_json())
-        for name in (PARQUET, CSV, MANIFEST):
-            store.put(folder / name, *parts, name)
+        store.put(folder / PARQUET, *parts, PARQUET)
+        store.put(folder / CSV, *csv_parts(model.name, day), CSV)
+        store.put(folder / MANIFEST, *manifest_parts(model.name, day))
     return manifest
 
 
 def read_manifest(store: DatasetStore, dataset: str, day: date) -> Manifest:
-    return Manifest.from_json(store.read_bytes(*partition_parts(dataset, day), MANIFEST))
+    return Manifest.from_json(store.read_bytes(*manifest_parts(dataset, day)))
 
 
 @dataclass(frozen=True)
@@ -240,7 +276,7 @@ class PartitionCounts:
 def count_partition(store: DatasetStore, dataset: str, day: date) -> PartitionCounts:
     """Count the rows of a partition from its manifest, Parquet footer and parsed CSV."""
     parts = partition_parts(dataset, day)
-    with store.fs.open_input_stream(store.path(*parts, CSV)) as stream:
+    with store.fs.open_input_stream(store.path(*csv_parts(dataset, day), CSV)) as stream:
         csv_rows = count_csv_rows(stream)
     return PartitionCounts(
         manifest=read_manifest(store, dataset, day).rows,
@@ -275,8 +311,8 @@ def preview_rows(store: DatasetStore, dataset: str, day: date, rows: int) -> lis
     return batch.to_pylist() if batch is not None else []
 
 
-def _entry(written: WrittenFile) -> FileEntry:
-    return FileEntry(written.path.name, written.rows, written.bytes, written.sha256)
+def _entry(written: WrittenFile, path: str) -> FileEntry:
+    return FileEntry(written.path.name, written.rows, written.bytes, written.sha256, path)
 
 
 # --------------------------------------------------------------------------------------------------

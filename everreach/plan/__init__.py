@@ -28,6 +28,7 @@ Validation rules worth knowing (they are deliberate):
 from everreach.plan.loader import DEFAULT_PLAN_PATH, PLAN_ENV_VAR, load_plan
 from everreach.plan.model import (
     VIOLATION_CODES,
+    WITHIN_ANY_TIME,
     DurationLabel,
     EventSpec,
     LabelSpec,
@@ -44,6 +45,7 @@ __all__ = [
     "DEFAULT_PLAN_PATH",
     "PLAN_ENV_VAR",
     "VIOLATION_CODES",
+    "WITHIN_ANY_TIME",
     "DurationLabel",
     "EventSpec",
     "LabelSpec",

@@ -23,6 +23,9 @@ from everreach.plan.model import (
     SCALAR_TYPES,
     SUPPORTED_VERSIONS,
     USER,
+    WITHIN_ANY_TIME,
+    WITHIN_SAME_DAY,
+    WITHIN_SPAN,
     DurationLabel,
     EventSpec,
     LabelSpec,
@@ -414,9 +417,15 @@ class _PlanReader:
                 )
             within: str | None = None
             if "within" in t:
-                within = self.value(t["within"][1], f"within of {what}")
-                if within != "denominator":
-                    self.fail(t["within"][1], f"{what}: within must be 'denominator'")
+                within = str(self.value(t["within"][1], f"within of {what}"))
+                if within not in (WITHIN_ANY_TIME, WITHIN_SAME_DAY) and not WITHIN_SPAN.fullmatch(
+                    within
+                ):
+                    self.fail(
+                        t["within"][1],
+                        f"{what}: within must be 'day', 'denominator' or a span such as '24h' "
+                        "or '7d'",
+                    )
             return RatioTerm(ev, distinct, within)
 
         numerator, denominator = term("numerator"), term("denominator")
@@ -431,10 +440,10 @@ class _PlanReader:
                         f"event {denominator.event!r}",
                     )
             by = tuple(p for p, _ in by_items)
-        if (numerator.within or by) and numerator.distinct != denominator.distinct:
+        if numerator.distinct != denominator.distinct:
             self.fail(
                 self.require(entries, "numerator", key_node, what),
-                f"{what}: numerator and denominator must count the same distinct key when "
-                "'within' or 'by' is used",
+                f"{what}: numerator and denominator must count the same distinct key (the "
+                "numerator counts only the denominator's keys)",
             )
         return RatioLabel(name, description, numerator, denominator, by)

@@ -88,13 +88,20 @@ class EventSpec:
     properties: Mapping[str, PropertySpec]
 
 
+WITHIN_ANY_TIME = "denominator"
+WITHIN_SAME_DAY = "day"
+WITHIN_SPAN = re.compile(r"([1-9][0-9]{0,3})([hd])")
+
+
 @dataclass(frozen=True, slots=True)
 class RatioTerm:
     """One side of a ratio label: count distinct ``distinct`` values among ``event`` rows.
 
     ``distinct`` is ``"user"`` (the person: user_id, else anonymous_id) or a property name.
-    ``within == "denominator"`` (numerator only) counts only values that also appear in the
-    denominator's set, so the ratio is a true conversion rate between 0 and 1.
+    The numerator only ever counts the denominator's keys (a ratio stays between 0 and 1);
+    ``within`` (numerator only) says when its event counts: ``None`` or ``"day"`` on the same
+    UTC day as the key's denominator event, ``"denominator"`` at any time, ``"<n>h"`` / ``"<n>d"``
+    within that span after the key's first denominator event of the day.
     """
 
     event: str
@@ -105,6 +112,14 @@ class RatioTerm:
     def by_user(self) -> bool:
         """True when the term counts people rather than property values."""
         return self.distinct == USER
+
+    @property
+    def within_hours(self) -> int | None:
+        """The span of a ``"<n>h"`` / ``"<n>d"`` ``within``, in hours; None otherwise."""
+        match = WITHIN_SPAN.fullmatch(self.within or "")
+        if match is None:
+            return None
+        return int(match[1]) * (24 if match[2] == "d" else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +155,8 @@ class NetCountLabel(LabelSpec):
 class RatioLabel(LabelSpec):
     """``count(numerator) / count(denominator)``, optionally grouped ``by`` denominator properties.
 
-    When ``by`` is set, numerator rows are joined to denominator rows on the shared distinct key
-    (the loader enforces that both terms use the same ``distinct``) and grouped by the
+    Numerator rows are joined to denominator rows on the shared distinct key (the loader
+    enforces that both terms use the same ``distinct``); with ``by`` they are grouped by the
     denominator event's properties.
     """
 

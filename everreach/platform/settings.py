@@ -150,7 +150,16 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     export_url_ttl_s: int = Field(default=3600, ge=60, description="Presigned export URL life.")
     partitions_start: str = Field(
-        default="2025-01-01", description="First day of the daily dataset partitions (UTC)."
+        default="2025-01-01",
+        description="First day of the daily dataset partitions (UTC); unset, the everreach "
+        "commands start them at the first day with data (2025-01-01 on an empty database).",
+    )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description="Slack-compatible incoming webhook (JSON {text}) for alerts and failed runs.",
+    )
+    alert_email: str | None = Field(
+        default=None, description="Where alerts and failed runs are mailed (the mail backend)."
     )
     retention_events_days: int = Field(default=90, ge=1)
     event_partitions_ahead_days: int = Field(

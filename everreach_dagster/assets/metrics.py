@@ -2,31 +2,39 @@
 
 The asset stores the day's rows in `analytics.label_metrics` and shows them as a table and a
 chart of the last two weeks (a PNG inline in the metadata, also saved under the datasets root
-for every day). Alert thresholds from the product report are WARN checks: they flag a bad day
-without failing the run.
+for every day). The product report's alert thresholds are judged per day
+(`everreach.datasets.alerts`): each day's verdicts are stored beside the metrics and shown on
+that day's materialization ("alerts fired").
 
 A backfill computes its whole range in one run (`BackfillPolicy.single_run`): one query per
 label groups the range by day, where one run per day would re-read the same events each day.
-Dagster then attaches the run's metadata to every partition of the range, so the table lists
-each day, the figures are the last day's, and a check fails when any day of the range breaches.
+The run still reports one materialization per day, each with that day's figures, chart and
+verdicts. The WARN checks read the stored verdicts of the recent days, not the run's range, so
+backfilling an old day changes that day's verdict only and never hides a day that breaches.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
 import base64
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
 
 from everreach.datasets import (
+    ALERTS,
+    DISLIKE_RATE,
+    Alert,
     LabelValue,
+    Verdict,
     compute_labels,
     dislike_rates,
+    judge,
     label_chart_parts,
     label_chart_png,
     label_history,
+    recent_verdicts,
     store_labels,
+    store_verdicts,
 )
 from everreach.plan import TrackingPlan
 from everreach.platform import window_days
@@ -34,64 +42,16 @@ from everreach_dagster.metadata import markdown_table
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource
 
 CHART_DAYS = 14
-DISLIKE_RATE = "dislike_rate"
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """A WARN check on a day's overall metric value; days without data pass."""
-
-    check_name: str
-    metric: str
-    minimum: float | None = None
-    maximum: float | None = None
-
-    @property
-    def description(self) -> str:
-        bound = f"at least {self.minimum:.0%}" if self.minimum is not None else ""
-        bound = bound or f"at most {self.maximum:.0%}"
-        return f"Warn when {self.metric} is not {bound} for the day."
-
-    def breached(self, value: float | None) -> bool:
-        return value is not None and (
-            (self.minimum is not None and value < self.minimum)
-            or (self.maximum is not None and value > self.maximum)
-        )
-
-    def evaluate(self, by_day: dict[date, dict[str, float | None]]) -> dg.AssetCheckResult:
-        """Passes when no day of the run breaches; the value shown is the last day's."""
-        last = by_day[max(by_day)].get(self.metric)
-        bad = [
-            day.isoformat()
-            for day, values in by_day.items()
-            if self.breached(values.get(self.metric))
-        ]
-        return dg.AssetCheckResult(
-            check_name=self.check_name,
-            passed=not bad,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "value": dg.MetadataValue.float(last) if last is not None else "no data",
-                "threshold": self.minimum if self.minimum is not None else self.maximum,
-                "days_breached": ", ".join(bad) or "none",
-            },
-        )
-
-
-THRESHOLDS = (
-    Threshold("trial_conversion_at_least_10pct", "trial_conversion_rate", minimum=0.10),
-    Threshold("dislike_rate_at_most_20pct", DISLIKE_RATE, maximum=0.20),
-    Threshold("paywall_ctr_at_least_25pct", "ctr_paywall", minimum=0.25),
-)
+ALERT_LOOKBACK_DAYS = 14
 LABEL_METRICS_KEY = dg.AssetKey("label_metrics")
+STATUS_TEXT = {"breached": "FIRED", "ok": "ok", "no_data": "no data"}
 
 
 def _metrics_table(values: list[LabelValue]) -> str:
     return markdown_table(
-        ["day", "label", "kind", "segment", "value", "numerator", "denominator"],
+        ["label", "kind", "segment", "value", "numerator", "denominator"],
         [
             (
-                v.day.isoformat(),
                 v.label,
                 v.kind,
                 f"{v.dimension}={v.segment}" if v.dimension else "all",
@@ -101,6 +61,82 @@ def _metrics_table(values: list[LabelValue]) -> str:
             )
             for v in values
         ],
+    )
+
+
+def _value_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _day_metadata(
+    values: list[LabelValue],
+    overall: dict[str, float | None],
+    verdicts: list[Verdict],
+    chart: bytes,
+    chart_file: str,
+) -> dict[str, object]:
+    """One day's materialization: its rows, values, chart and which alerts fired."""
+    fired = [v.alert for v in verdicts if v.status == "breached"]
+    image = base64.b64encode(chart).decode()
+    return {
+        "dagster/row_count": dg.MetadataValue.int(len(values)),
+        "alerts_fired": ", ".join(fired) or "none",
+        "alerts": dg.MetadataValue.md(
+            markdown_table(
+                ["alert", "verdict", "value", "threshold"],
+                [
+                    (v.alert, STATUS_TEXT[v.status], _value_text(v.value), f"{v.threshold:g}")
+                    for v in verdicts
+                ],
+            )
+        ),
+        "metrics": dg.MetadataValue.md(_metrics_table(values)),
+        "chart": dg.MetadataValue.md(f"![label metrics](data:image/png;base64,{image})"),
+        "chart_file": chart_file,
+        **{
+            name: dg.MetadataValue.float(value)
+            for name, value in overall.items()
+            if value is not None
+        },
+    }
+
+
+def alert_check_result(alert: Alert, verdicts: list[Verdict]) -> dg.AssetCheckResult:
+    """The alert over the recent judged days: fails when any breaches, or when none has data.
+
+    The metadata lists the days that breach and a table of every day's verdict, so the UI
+    shows per day whether the alert fired.
+    """
+    mine = [v for v in verdicts if v.alert == alert.name]
+    breached = [v.day.isoformat() for v in mine if v.status == "breached"]
+    judged = [v for v in mine if v.status != "no_data"]
+    if breached:
+        status = f"fired on {len(breached)} day(s)"
+    elif judged:
+        status = "ok on every day with data"
+    else:
+        status = "no data"
+    return dg.AssetCheckResult(
+        asset_key=LABEL_METRICS_KEY,
+        check_name=alert.name,
+        passed=bool(judged) and not breached,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "status": status,
+            "days_breached": ", ".join(breached) or "none",
+            "days_without_data": ", ".join(v.day.isoformat() for v in mine if v.status == "no_data")
+            or "none",
+            "threshold": dg.MetadataValue.float(alert.threshold),
+            "per_day": dg.MetadataValue.md(
+                markdown_table(
+                    ["day", "verdict", "value"],
+                    [
+                        (v.day.isoformat(), STATUS_TEXT[v.status], _value_text(v.value))
+                        for v in reversed(mine)
+                    ],
+                )
+            ),
+        },
     )
 
 
@@ -116,11 +152,12 @@ def label_metrics_asset(
         kinds={"postgres"},
         description=(
             "ML label metrics per day (and per model where the label groups by it), from the "
-            "label definitions in analytics/events.yml; rows in analytics.label_metrics."
+            "label definitions in analytics/events.yml; rows in analytics.label_metrics, alert "
+            "verdicts per day in analytics.alert_verdicts."
         ),
         check_specs=[
-            dg.AssetCheckSpec(t.check_name, asset=LABEL_METRICS_KEY, description=t.description)
-            for t in THRESHOLDS
+            dg.AssetCheckSpec(a.name, asset=LABEL_METRICS_KEY, description=a.description)
+            for a in ALERTS
         ],
     )
     def label_metrics(
@@ -134,38 +171,38 @@ def label_metrics_asset(
         with database.connect() as conn:
             values = compute_labels(conn, plan.labels.values(), window)
             store_labels(conn, window, values)
+            by_day: dict[date, dict[str, float | None]] = defaultdict(dict)
+            for v in values:
+                if not v.dimension:
+                    by_day[v.day][v.label] = v.value
             dislike_by_day = dislike_rates(conn, window)
+            for day in days:
+                by_day[day][DISLIKE_RATE] = dislike_by_day.get(day)
+            verdicts = judge(ALERTS, days, by_day)
+            store_verdicts(conn, days, verdicts)
             charts = {
                 day: label_chart_png(
                     label_history(conn, day, CHART_DAYS),
                     f"Label metrics, {CHART_DAYS} days to {day}",
+                    ALERTS,
                 )
                 for day in days
             }
-        for day, chart in charts.items():
-            store.put_bytes(chart, *label_chart_parts(day))
-        by_day: dict[date, dict[str, float | None]] = defaultdict(dict)
-        for v in values:
-            if not v.dimension:
-                by_day[v.day][v.label] = v.value
+            recent = recent_verdicts(conn, ALERT_LOOKBACK_DAYS)
         for day in days:
-            by_day[day][DISLIKE_RATE] = dislike_by_day.get(day)
-        overall = by_day[days[-1]]
-        chart_parts = label_chart_parts(days[-1])
-        image = base64.b64encode(charts[days[-1]]).decode()
+            store.put_bytes(charts[day], *label_chart_parts(day))
+            context.add_asset_metadata(
+                _day_metadata(
+                    [v for v in values if v.day == day],
+                    by_day[day],
+                    [v for v in verdicts if v.day == day],
+                    charts[day],
+                    store.uri_of(*label_chart_parts(day)),
+                ),
+                partition_key=day.isoformat(),
+            )
         return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": dg.MetadataValue.int(len(values)),
-                "metrics": dg.MetadataValue.md(_metrics_table(values)),
-                "chart": dg.MetadataValue.md(f"![label metrics](data:image/png;base64,{image})"),
-                "chart_file": store.uri_of(*chart_parts),
-                **{
-                    name: dg.MetadataValue.float(value)
-                    for name, value in overall.items()
-                    if value is not None
-                },
-            },
-            check_results=[t.evaluate(by_day) for t in THRESHOLDS],
+            check_results=[alert_check_result(a, recent) for a in ALERTS],
         )
 
     return label_metrics

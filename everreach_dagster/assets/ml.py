@@ -5,16 +5,20 @@ source window, the Parquet footer, the parsed CSV and the manifest must agree, a
 text may still hold a PII pattern. A freshness check expects the nightly partition by 03:00 UTC.
 
 A backfill writes its whole range in one run (`BackfillPolicy.single_run`), a day's files at a
-time; the checks then hold for every day of the range and name the days that break them.
+time, and reports one materialization per day with that day's rows, folder and sha256s; the
+checks then hold for every day of the range and name the days that break them.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 
 from everreach.datasets import (
+    DatasetStore,
+    Manifest,
     PartitionCounts,
     SqlModel,
     count_partition,
@@ -32,10 +36,13 @@ TEXT_COLUMNS = ("prompt_text", "response_text")
 FRESHNESS_DEADLINE_HOUR = 3
 ROW_COUNTS_CHECK = "row_counts_match"
 PII_CHECK = "no_pii_in_text"
+PREVIEW_ROWS = 5
 
 
 def dataset_key(model: SqlModel) -> dg.AssetKey:
-    return dg.AssetKey(["datasets", model.name])
+    """`datasets/<model>_files`: the files of the model's table, named apart from the table
+    asset itself (the UI shows the last part of a key, and two `ml_response_samples` confused)."""
+    return dg.AssetKey(["datasets", f"{model.name}_files"])
 
 
 def _row_count_check(
@@ -76,6 +83,33 @@ def _pii_check(findings: list[dict[str, int]]) -> dg.AssetCheckResult:
     )
 
 
+def _partition_metadata(
+    store: DatasetStore, dataset: str, day: date, manifest: Manifest
+) -> dict[str, Any]:
+    """What one day's materialization shows: that day's rows, folder, files and preview.
+
+    A range run reports one materialization per day; each carries its own day's figures (the
+    range's totals on every day would contradict the day's `_manifest.json`).
+    """
+    folder = store.uri_of(*partition_parts(dataset, day))
+    preview = preview_rows(store, dataset, day, PREVIEW_ROWS)
+    return {
+        "dagster/row_count": dg.MetadataValue.int(manifest.rows),
+        "dagster/uri": dg.MetadataValue.url(folder)
+        if store.is_s3
+        else dg.MetadataValue.path(folder),
+        "files": dg.MetadataValue.json(
+            {f.path: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows} for f in manifest.files}
+        ),
+        "code_version": manifest.code_version,
+        "preview": dg.MetadataValue.md(
+            markdown_table(
+                [c["name"] for c in manifest.columns], [list(r.values()) for r in preview]
+            )
+        ),
+    }
+
+
 def dataset_asset(
     model: SqlModel, partitions: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> dg.AssetsDefinition:
@@ -91,7 +125,9 @@ def dataset_asset(
         kinds={"parquet", "csv"},
         description=(
             f"Daily files of {model.name} under the datasets root, Hive-style: "
-            "<root>/<dataset>/dt=YYYY-MM-DD/part-00000.{parquet,csv} + _manifest.json."
+            f"<root>/{model.name}/dt=YYYY-MM-DD/part-00000.parquet + _manifest.json (one "
+            f"table with a dt column for pandas, pyarrow, polars, DuckDB, HF datasets), and "
+            f"<root>/csv/{model.name}/dt=YYYY-MM-DD/part-00000.csv."
         ),
         check_specs=[
             dg.AssetCheckSpec(
@@ -123,33 +159,16 @@ def dataset_asset(
                     window,
                 ).fetchall()
             )
-        last, manifest = days[-1], manifests[-1]
-        folder = store.uri_of(*partition_parts(model.name, last))
-        preview = preview_rows(store, model.name, last, 5)
+        for day, manifest in zip(days, manifests, strict=True):
+            context.add_asset_metadata(
+                _partition_metadata(store, model.name, day, manifest), partition_key=str(day)
+            )
         rows = sum(m.rows for m in manifests)
-        context.log.info(f"wrote {rows} rows over {len(days)} day(s), the last to {folder}")
+        context.log.info(f"wrote {rows} rows over {len(days)} day(s)")
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": dg.MetadataValue.int(rows),
                 "dagster/column_schema": dg.TableSchema(
-                    columns=[dg.TableColumn(c["name"], c["type"]) for c in manifest.columns]
-                ),
-                "dagster/uri": dg.MetadataValue.url(folder)
-                if store.is_s3
-                else dg.MetadataValue.path(folder),
-                "files": dg.MetadataValue.json(
-                    {
-                        f"dt={day.isoformat()}/{f.name}": {"sha256": f.sha256, "bytes": f.bytes}
-                        for day, m in zip(days, manifests, strict=True)
-                        for f in m.files
-                    }
-                ),
-                "code_version": manifest.code_version,
-                "preview": dg.MetadataValue.md(
-                    markdown_table(
-                        [c["name"] for c in manifest.columns],
-                        [list(r.values()) for r in preview],
-                    )
+                    columns=[dg.TableColumn(c["name"], c["type"]) for c in manifests[-1].columns]
                 ),
             },
             check_results=[

@@ -1,1 +1,2 @@
-"""Sensors of the code location, one module per concern."""
+"""Sensors, one module per concern: alerts and failed runs (`alerts`), late data and erasure
+rebuilds (`freshness`)."""

@@ -1,6 +1,7 @@
 """`everreach demo` goes on from the replay to the datasets: every asset is materialized for the
-demo's days (on the embedded server, with Dagster's instance in Postgres beside the app's), and
-the partitions and label metrics are printed."""
+demo's days (on the embedded server, with Dagster's instance in Postgres beside the app's) by the
+named `refresh_models` job and a real backfill, both tagged as the demo's, and the partitions,
+label metrics, the alerts that fired and what to do next are printed."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ import json
 import re
 from pathlib import Path
 
+import dagster as dg
+import pytest
+
+from everreach.platform import Settings, database_session
+from everreach_dagster.instance import prepare_dagster_home
 from tests.e2e.test_embedded_default import run_cli
 
 
+@pytest.mark.slow  # a real backfill: the Dagster daemon picks it up within its 30 s interval
+@pytest.mark.timeout(600)
 def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> None:
     home = tmp_path / "home"
     result = run_cli(home, "demo", "--users", "25", "--days", "1", "--seed", "5")
@@ -18,7 +26,14 @@ def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> 
     out = result.stdout
     folders = re.findall(r"^\s+(/\S+/ml_response_samples/dt=\d{4}-\d{2}-\d{2})$", out, re.M)
     assert folders, out
-    manifests = [json.loads((Path(f) / "_manifest.json").read_text()) for f in folders]
+    manifests = [
+        json.loads(
+            (Path(f).parents[1] / "manifests" / Path(f).parent.name / Path(f).name)
+            .joinpath("_manifest.json")
+            .read_text()
+        )
+        for f in folders
+    ]
     responses = int(re.search(r"^\s*responses\s+(\d+)\s*$", out, re.M).group(1))
     assert sum(m["rows"] for m in manifests) == responses > 0
     chart = re.search(r"chart of the label metrics: (\S+\.png)$", out, re.M)
@@ -33,3 +48,18 @@ def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> 
         )
     assert re.search(r"failed dagster runs\s+0$", out, re.M)
     assert (home.resolve() / "dagster" / "dagster.yaml").exists()
+    backfill_id = re.search(r"^backfill (\w+): \d+ day\(s\)", out, re.M).group(1)
+    alerts = out.split("\nalerts fired\n", 1)[1].split("\nnext\n", 1)[0]
+    assert len(alerts.splitlines()) == len(folders)  # one line per day: its alerts or "none"
+    assert "make dev" in out and "http://127.0.0.1:3000" in out
+    assert "everreach materialize --from" in out
+
+    with database_session(Settings(home=home, database_url=None)) as database:
+        env = prepare_dagster_home(home.resolve(), database)
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            backfill = instance.get_backfill(backfill_id)
+            assert backfill is not None and backfill.status.value == "COMPLETED_SUCCESS"
+            assert backfill.tags["everreach/source"] == "everreach demo"
+            runs = instance.get_runs(dg.RunsFilter(tags={"everreach/source": "everreach demo"}))
+            assert "refresh_models" in {r.job_name for r in runs}
+            assert "__ephemeral_asset_job__" not in {r.job_name for r in instance.get_runs()}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from api.server import free_port
 from everreach.platform.embedded_postgres import running_postmaster_pid
@@ -42,6 +43,9 @@ def figure(output: str, label: str) -> int:
     return int(match.group(1))
 
 
+# Two demos, each ending in a real Dagster backfill (the daemon takes it up within 30 s).
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_demo_replays_traffic_on_the_embedded_server_and_stops_it(tmp_path):
     home = tmp_path / "home"
     first = run_cli(home, "demo", "--users", "40", "--days", "2", "--seed", "3")

@@ -13,7 +13,7 @@ import base64
 import json
 import statistics
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,15 +21,25 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
+import pandas as pd
+import polars as pl
 import psycopg
+import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from dagster_aws.s3 import S3Resource
 
+try:
+    import datasets as hf_datasets
+except ImportError:  # Hugging Face `datasets` is optional (large); its check is skipped
+    hf_datasets = None
+
 from api.app import create_app
 from api.server import serve_in_thread
 from everreach.accounts.tokens import TokenCodec
+from everreach.datasets.alerts import ALERTS
 from everreach.datasets.partitions import DatasetStore, count_partition, read_manifest
 from everreach.plan import DurationLabel, NetCountLabel, RatioLabel, load_plan
 from everreach.platform.migrations import scratch_database
@@ -38,13 +48,14 @@ from everreach_cli.synthetic_traffic import FAULT_RETRY, SyntheticRequest, gener
 from everreach_dagster.definitions import AssetGraph, build_assets
 from everreach_dagster.resources import DatabaseResource, DatasetStorageResource, s3_resource
 from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.dagster_support import latest_materialization, postgres_instance
 from tests.helpers import bearer, new_id, prompt_props, response_props
 from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, s3_server
 
 END = datetime(2026, 3, 4, tzinfo=UTC)
 DAYS = 3
 TRAFFIC_DAYS = [(END - timedelta(days=d)).date() for d in range(DAYS, 0, -1)]
-DATASET_KEY = dg.AssetKey(["datasets", "ml_response_samples"])
+DATASET_KEY = dg.AssetKey(["datasets", "ml_response_samples_files"])
 
 
 @dataclass
@@ -136,6 +147,16 @@ def accepted_events(requests: list[SyntheticRequest]) -> list[Ev]:
     ]
 
 
+def numerator_counts(label: RatioLabel, e: Ev, first_at: datetime, day: date) -> bool:
+    """Whether numerator event `e` counts for a denominator key first seen at `first_at`."""
+    hours = label.numerator.within_hours
+    if label.numerator.within == "denominator":
+        return True
+    if hours is not None:
+        return first_at <= e.at < first_at + timedelta(hours=hours)
+    return e.at.date() == day
+
+
 def python_labels(events: list[Ev], day: date) -> dict[tuple[str, str], tuple[float | None, int]]:
     """(label, segment) -> (value, denominator) for one day, straight from the plan's specs."""
     in_day = [e for e in events if e.at.date() == day]
@@ -174,19 +195,24 @@ def python_labels(events: list[Ev], day: date) -> dict[tuple[str, str], tuple[fl
             def key(e: Ev, distinct: str) -> str | None:
                 return e.person if distinct == "user" else e.props.get(distinct)
 
+            den_events = [e for e in in_day if e.name == label.denominator.event]
             den = {
                 (key(e, label.denominator.distinct), "|".join(e.props[p] for p in label.by))
-                for e in in_day
-                if e.name == label.denominator.event
+                for e in den_events
             }
-            joined = bool(label.numerator.within or label.by)
-            source = events if joined else in_day
+            first_at: dict[str, datetime] = {}
+            for e in den_events:
+                k = key(e, label.denominator.distinct)
+                first_at[k] = min(first_at.get(k, e.at), e.at)
             num = {
-                key(e, label.numerator.distinct) for e in source if e.name == label.numerator.event
+                k
+                for e in events
+                if e.name == label.numerator.event
+                and (k := key(e, label.numerator.distinct)) in first_at
+                and numerator_counts(label, e, first_at[k], day)
             }
             den_keys = {k for k, _ in den}
-            numerator = len(den_keys & num) if joined else len(num)
-            out[(label.name, "")] = (numerator / len(den_keys) if den_keys else None, len(den_keys))
+            out[(label.name, "")] = (len(num) / len(den_keys) if den_keys else None, len(den_keys))
             if label.by:
                 for segment in {s for _, s in den}:
                     keys = {k for k, s in den if s == segment}
@@ -259,11 +285,9 @@ def test_row_counts_agree_across_source_files_and_manifest(seeded: Seeded, db_of
         assert generated > 0
         assert source == generated == counts.manifest == counts.parquet == counts.csv
         folder = seeded.root / "ml_response_samples" / f"dt={day.isoformat()}"
-        assert sorted(p.name for p in folder.iterdir()) == [
-            "_manifest.json",
-            "part-00000.csv",
-            "part-00000.parquet",
-        ]
+        assert [p.name for p in folder.iterdir()] == ["part-00000.parquet"]
+        csv_folder = seeded.root / "csv" / "ml_response_samples" / f"dt={day.isoformat()}"
+        assert [p.name for p in csv_folder.iterdir()] == ["part-00000.csv"]
         table = pq.read_table(folder / "part-00000.parquet")
         assert table.num_rows == generated
         assert (
@@ -330,28 +354,31 @@ def test_a_backfill_run_over_the_range_equals_the_day_by_day_runs(
     assert checks["no_pii_in_text"].passed
 
 
-def test_checks_pass_and_alerts_follow_the_thresholds(seeded: Seeded) -> None:
+def test_checks_pass_and_alerts_follow_the_thresholds(seeded: Seeded, db_of) -> None:
     day = TRAFFIC_DAYS[-1]
     result = materialize(seeded, seeded.graph.daily, day)
     checks = {
         (e.asset_key.to_user_string(), e.check_name): e
         for e in result.get_asset_check_evaluations()
     }
-    assert checks[("datasets/ml_response_samples", "row_counts_match")].passed
-    assert checks[("datasets/ml_response_samples", "no_pii_in_text")].passed
+    assert checks[("datasets/ml_response_samples_files", "row_counts_match")].passed
+    assert checks[("datasets/ml_response_samples_files", "no_pii_in_text")].passed
     metrics = result.asset_materializations_for_node("label_metrics")[0].metadata
-    for check_name, metric, bound, below in (
-        ("trial_conversion_at_least_10pct", "trial_conversion_rate", 0.10, True),
-        ("paywall_ctr_at_least_25pct", "ctr_paywall", 0.25, True),
-        ("dislike_rate_at_most_20pct", "dislike_rate", 0.20, False),
-    ):
-        evaluation = checks[("label_metrics", check_name)]
+    verdicts = dict(
+        db_of(seeded)
+        .execute("SELECT alert, status FROM analytics.alert_verdicts WHERE day = %s", (day,))
+        .fetchall()
+    )
+    for alert in ALERTS:
+        evaluation = checks[("label_metrics", alert.name)]
         assert evaluation.severity == dg.AssetCheckSeverity.WARN
-        if metric in metrics:
-            value = metrics[metric].value
-            assert evaluation.passed == (value >= bound if below else value <= bound)
+        if alert.metric in metrics:
+            expected = "breached" if alert.breached(metrics[alert.metric].value) else "ok"
         else:
-            assert evaluation.passed  # no data that day
+            expected = "no_data"
+        assert verdicts[alert.name] == expected, alert.name
+        fired = alert.name in metrics["alerts_fired"].value.split(", ")
+        assert fired == (expected == "breached"), alert.name
     chart = metrics["chart"].value
     png = base64.b64decode(chart.split("base64,", 1)[1].rstrip(")"))
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
@@ -459,5 +486,142 @@ def test_partitions_go_to_s3_through_dagster_aws(seeded: Seeded) -> None:
         )
         assert remote.num_rows > 0
         assert remote.equals(local)
-        with fs.open_input_stream(f"{folder}/_manifest.json") as stream:
+        manifest = f"{s3.bucket}/lake/manifests/ml_response_samples/dt={day}/_manifest.json"
+        with fs.open_input_stream(manifest) as stream:
             assert json.loads(stream.readall())["rows"] == remote.num_rows
+
+
+def test_each_day_of_a_range_run_reports_its_own_metadata(
+    seeded: Seeded, db_of, pg_server_url: str, tmp_path: Path
+) -> None:
+    """A range run (one run over three days, as a backfill under `single_run`) leaves each
+    day's materialization in the Postgres-backed instance with that day's row count, folder,
+    files and sha256, as the day's `_manifest.json` says, for the dataset, the SQL model and
+    the label metrics."""
+    root = tmp_path / "datasets"
+    with postgres_instance(pg_server_url, tmp_path / "home") as instance:
+        result = dg.materialize(
+            seeded.graph.daily,
+            resources=seeded.resources(root),
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": TRAFFIC_DAYS[0].isoformat(),
+                "dagster/asset_partition_range_end": TRAFFIC_DAYS[-1].isoformat(),
+            },
+        )
+        assert result.success
+        store = DatasetStore.local(root)
+        rows_by_day = []
+        for day in TRAFFIC_DAYS:
+            manifest = read_manifest(store, "ml_response_samples", day)
+            rows_by_day.append(manifest.rows)
+            files = latest_materialization(instance, DATASET_KEY, day.isoformat()).metadata
+            assert files["dagster/row_count"].value == manifest.rows
+            assert files["dagster/uri"].value == str(
+                root / "ml_response_samples" / f"dt={day.isoformat()}"
+            )
+            assert files["files"].value == {
+                f.path: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows}
+                for f in manifest.files
+            }
+            model = latest_materialization(
+                instance, dg.AssetKey("ml_response_samples"), day.isoformat()
+            ).metadata
+            assert model["dagster/row_count"].value == manifest.rows
+            (label_rows,) = (
+                db_of(seeded)
+                .execute("SELECT count(*) FROM analytics.label_metrics WHERE day = %s", (day,))
+                .fetchone()
+            )
+            metrics = latest_materialization(instance, dg.AssetKey("label_metrics"), str(day))
+            assert metrics.metadata["dagster/row_count"].value == label_rows
+            assert metrics.metadata["chart_file"].value.endswith(f"dt={day}/label_metrics.png")
+        assert len(set(rows_by_day)) > 1  # the days differ, so a range total would show
+
+
+def test_the_dataset_folder_opens_as_one_table_in_every_reader(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    """`<root>/ml_response_samples` is one Hive-partitioned table: pandas, pyarrow, polars,
+    DuckDB and Hugging Face `datasets` read every day's rows (with `dt` where the reader knows
+    Hive partitions), locally and, for pyarrow-backed readers and polars, on S3 (moto)."""
+    folder = seeded.root / "ml_response_samples"
+    store = DatasetStore.local(seeded.root)
+    expected = {
+        p.name.removeprefix("dt="): read_manifest(
+            store, "ml_response_samples", date.fromisoformat(p.name.removeprefix("dt="))
+        ).rows
+        for p in folder.iterdir()
+    }
+    assert sum(expected.values()) > 0
+
+    def per_day(days: list[object]) -> dict[str, int]:
+        return dict(Counter(str(d) for d in days))
+
+    frame = pd.read_parquet(folder)
+    assert per_day(frame["dt"].tolist()) == expected
+    table = pads.dataset(folder, format="parquet", partitioning="hive").to_table()
+    assert per_day(table.column("dt").to_pylist()) == expected
+    assert per_day(pl.scan_parquet(folder).collect()["dt"].to_list()) == expected
+    rows = duckdb.sql(
+        f"SELECT dt, count(*) FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
+        " GROUP BY dt"
+    ).fetchall()
+    assert {str(d): n for d, n in rows} == expected
+    if hf_datasets is not None:
+        hf = hf_datasets.load_dataset(
+            "parquet", data_dir=str(folder), split="train", cache_dir=str(tmp_path / "hf")
+        )
+        assert hf.num_rows == sum(expected.values())  # the parquet builder adds no dt column
+
+    with s3_server() as s3:
+        day = TRAFFIC_DAYS[0]
+        resources = {
+            "database": DatabaseResource(url=seeded.database_url),
+            "datasets": DatasetStorageResource(
+                root=f"s3://{s3.bucket}/lake",
+                s3=S3Resource(
+                    endpoint_url=s3.endpoint_url,
+                    region_name=REGION,
+                    aws_access_key_id=ACCESS_KEY,
+                    aws_secret_access_key=SECRET_KEY,
+                ),
+            ),
+        }
+        assert dg.materialize(
+            seeded.graph.daily,
+            resources=resources,
+            instance=dg.DagsterInstance.ephemeral(),
+            tags={
+                "dagster/asset_partition_range_start": day.isoformat(),
+                "dagster/asset_partition_range_end": TRAFFIC_DAYS[-1].isoformat(),
+            },
+        ).success
+        on_s3 = {d.isoformat(): expected[d.isoformat()] for d in TRAFFIC_DAYS}
+        fs = pafs.S3FileSystem(
+            endpoint_override=s3.endpoint_url.removeprefix("http://"),
+            scheme="http",
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            region=REGION,
+        )
+        remote = f"{s3.bucket}/lake/ml_response_samples"
+        frame = pd.read_parquet(remote, filesystem=fs)
+        assert per_day(frame["dt"].tolist()) == on_s3
+        dataset = pads.dataset(remote, filesystem=fs, format="parquet", partitioning="hive")
+        assert per_day(dataset.to_table().column("dt").to_pylist()) == on_s3
+        # DuckDB's own S3 reader is an extension it downloads; it queries the pyarrow dataset.
+        rows = duckdb.sql("SELECT dt, count(*) FROM dataset GROUP BY dt").fetchall()
+        assert {str(d): n for d, n in rows} == on_s3
+        lazy = pl.scan_parquet(
+            f"s3://{remote}/",
+            hive_partitioning=True,
+            storage_options={
+                "aws_endpoint_url": s3.endpoint_url,
+                "aws_access_key_id": ACCESS_KEY,
+                "aws_secret_access_key": SECRET_KEY,
+                "aws_region": REGION,
+                "aws_allow_http": "true",
+            },
+        )
+        assert per_day(lazy.collect()["dt"].to_list()) == on_s3

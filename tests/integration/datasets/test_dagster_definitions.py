@@ -3,6 +3,8 @@ model loader, and the retention jobs on a database of their own."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -71,6 +73,7 @@ def test_workspace_yaml_loads_the_code_location_like_the_webserver(tmp_path: Pat
         assert len(entries) == 1
         (entry,) = entries.values()
         assert entry.load_error is None, entry.load_error
+        assert entry.origin.location_name == "everreach"  # not the module path
         (repo,) = entry.code_location.get_repositories().values()
         keys = {node.asset_key.to_user_string() for node in repo.get_asset_node_snaps()}
         assert {
@@ -78,7 +81,7 @@ def test_workspace_yaml_loads_the_code_location_like_the_webserver(tmp_path: Pat
             "stg_events",
             "ml_response_samples",
             "onboarding_funnel",
-            "datasets/ml_response_samples",
+            "datasets/ml_response_samples_files",
             "label_metrics",
         } <= keys
         assert len(repo.get_schedules()) == 7
@@ -97,6 +100,7 @@ def test_dagster_yaml_stores_in_postgres_with_telemetry_off(
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
             assert instance.telemetry_enabled is False
+            assert instance.nux_enabled is False  # no first-visit pop-up
             result = dg.materialize([_probe_asset()], instance=instance)
             assert result.success
             assert instance.get_run_records(limit=5)  # the run is in Postgres
@@ -249,3 +253,16 @@ def test_a_unique_key_is_declared_on_table_models(tmp_path: Path, db) -> None:
     with pytest.raises(ModelError, match="unique_key"):
         load_models(tmp_path)
     db.execute("DROP TABLE analytics.keyed")
+
+
+def test_loading_the_code_location_warns_about_nothing() -> None:
+    """No BetaWarning / SupersessionWarning (or any other) from our own definitions."""
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import everreach_dagster.definitions"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr, result.stderr

@@ -186,6 +186,7 @@ def test_labels_are_defined_and_refer_to_planned_events(plan: TrackingPlan) -> N
         "ctr_paywall",
         "trial_conversion_rate",
         "onboarding_completion_rate",
+        "paywall_purchase_24h",
     }
     for label in plan.labels.values():
         assert label.description
@@ -216,7 +217,16 @@ def test_label_definitions_have_the_agreed_shape(plan: TrackingPlan) -> None:
     ctr = plan.labels["ctr_paywall"]
     assert isinstance(ctr, RatioLabel)
     assert ctr.numerator.by_user and ctr.denominator.by_user
-    assert ctr.numerator.within is None
+    assert ctr.numerator.within == "day"
+    assert ctr.numerator.within_hours is None
+
+    within_24h = plan.labels["paywall_purchase_24h"]
+    assert isinstance(within_24h, RatioLabel)
+    assert (within_24h.numerator.event, within_24h.denominator.event) == (
+        "purchase_succeeded",
+        "paywall_shown",
+    )
+    assert within_24h.numerator.within_hours == 24
 
     for name, num, den in [
         ("trial_conversion_rate", "purchase_succeeded", "trial_started"),
@@ -597,3 +607,37 @@ def test_empty_plan_raises_plan_error(tmp_path: Path) -> None:
     with pytest.raises(PlanError) as err:
         load_plan(write(tmp_path, "# nothing here\n"))
     assert err.value.line == 1
+
+
+@pytest.mark.parametrize(
+    ("numerator", "fragment"),
+    [
+        (
+            "{event: response_copied, distinct: user, within: week}",
+            "within must be 'day', 'denominator' or a span such as '24h' or '7d'",
+        ),
+        (
+            "{event: response_copied, distinct: response_id}",
+            "numerator and denominator must count the same distinct key",
+        ),
+    ],
+)
+def test_a_ratio_numerator_must_be_restricted_to_the_denominator(
+    tmp_path: Path, numerator: str, fragment: str
+) -> None:
+    text = BASE.replace("{event: response_copied, distinct: user}", numerator)
+    with pytest.raises(PlanError, match=fragment):
+        load_plan(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(("within", "hours"), [("24h", 24), ("7d", 168), ("day", None)])
+def test_a_ratio_numerator_may_count_within_a_span(
+    tmp_path: Path, within: str, hours: int | None
+) -> None:
+    text = BASE.replace(
+        "{event: response_copied, distinct: user}",
+        f"{{event: response_copied, distinct: user, within: {within}}}",
+    )
+    label = load_plan(write(tmp_path, text)).labels["copies"]
+    assert isinstance(label, RatioLabel)
+    assert label.numerator.within_hours == hours

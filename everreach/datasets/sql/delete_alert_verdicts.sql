@@ -1,0 +1,1 @@
+DELETE FROM analytics.alert_verdicts WHERE day >= %s AND day < %s
