@@ -8,6 +8,10 @@ before it takes traffic.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -26,6 +30,17 @@ from api.services import DEPENDENCIES, services_lifespan
 from everreach.accounts import TokenCodec, signing_key
 from everreach.plan import load_plan
 from everreach.platform import Settings, configure_logging, libpq_url
+
+
+@asynccontextmanager
+async def freeze_startup_heap(_app: Litestar) -> AsyncIterator[None]:
+    """Exclude the objects of start-up (about 210 000: modules, the app, the plan) from garbage
+    collection: each full collection scanned them all, stalling the event loop 50-120 ms (measured
+    with gc callbacks at 500 single-event requests/s), which was the collector's p99. Listed last,
+    it runs once everything else has started."""
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -47,7 +62,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             PrivacyMeController,
             PrivacyAdminController,
         ],
-        lifespan=[services_lifespan(settings, database_url, plan, tokens)],
+        lifespan=[services_lifespan(settings, database_url, plan, tokens), freeze_startup_heap],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         logging_config=None,  # keep our structured log format (Litestar would replace it)

@@ -11,6 +11,8 @@ WITH window_responses AS (
     WHERE created_at >= {{ partition_start }} AND created_at < {{ partition_end }}
 ),
 
+-- Feedback follows its response: events from a day before the window on (a margin for client
+-- clocks) are all there is to read, so the day partitions of app_events before it are skipped.
 feedback_events AS (
     SELECT
         e.properties ->> 'response_id' AS response_id,
@@ -20,6 +22,7 @@ feedback_events AS (
     WHERE e.event_name IN (
             'response_rendered', 'response_copied', 'response_liked', 'response_disliked'
         )
+        AND e.occurred_at >= {{ partition_start }} - interval '1 day'
         AND e.properties ? 'response_id'
         AND e.properties ->> 'response_id' IN (SELECT response_id::text FROM window_responses)
 ),

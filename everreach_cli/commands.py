@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from everreach.collector import maintain_event_partitions
 from everreach.forwarding import DESTINATIONS
 from everreach.plan import PlanError
 from everreach.platform import (
@@ -83,10 +84,18 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 @main.command()
 @click.pass_obj
 def migrate(settings: Settings) -> None:
-    """Apply the database migrations (idempotent)."""
+    """Apply the database migrations and make the event store's day partitions (idempotent)."""
     with database_session(settings) as database:
         applied = upgrade(database.url)
+        partitions = maintain_event_partitions(
+            database.url, settings.retention_events_days, settings.event_partitions_ahead_days
+        )
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    if partitions.created or partitions.left_in_default:
+        click.echo(
+            f"event partitions: {len(partitions.created)} made, {partitions.moved_events} events"
+            f" moved out of DEFAULT, {sum(d.events for d in partitions.left_in_default)} left there"
+        )
 
 
 @main.command()
@@ -186,6 +195,41 @@ def forwarder(settings: Settings, metrics_port: int | None, metrics_host: str) -
             start_http_server(metrics_port, addr=metrics_host)
         click.echo(f"forwarding to {', '.join(destinations)} (Ctrl-C to stop)", err=True)
         run_until_signalled(settings, database.url)
+
+
+@main.command()
+@click.option("--name", default=None, help="Worker name in Dagster's logs (default: worker-<pid>).")
+@click.option(
+    "--concurrency",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Steps run at once (and as many runs).",
+)
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    default=("dagster",),
+    show_default=True,
+    help="Queue to take steps from (repeat for several); steps go to `dagster` unless an asset "
+    "sets the `dagster-celery/queue` tag.",
+)
+@click.option(
+    "--grace",
+    default=300.0,
+    show_default=True,
+    type=float,
+    help="Seconds running tasks get to finish on SIGTERM before they are killed.",
+)
+@click.pass_obj
+def worker(
+    settings: Settings, name: str | None, concurrency: int, queues: tuple[str, ...], grace: float
+) -> None:
+    """Run Dagster's Celery workers for EVERREACH_EXECUTION=celery until SIGINT/SIGTERM."""
+    from everreach_cli.worker import run_worker
+
+    sys.exit(run_worker(settings, name or f"worker-{os.getpid()}", concurrency, queues, grace))
 
 
 @main.group()

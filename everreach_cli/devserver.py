@@ -28,7 +28,7 @@ def run_dev(settings: Settings, api_port: int, dagster_port: int) -> int:
         upgrade(database.url)
         env = {
             **os.environ,
-            **prepare_dagster_home(settings.home_dir, database),
+            **prepare_dagster_home(settings.home_dir, database, settings=settings),
             "EVERREACH_DATABASE_URL": database.url,
             "EVERREACH_HOME": str(settings.home_dir),
         }

@@ -16,9 +16,20 @@ from everreach.plan import load_plan
 from everreach.platform import Settings
 from everreach_dagster.assets.metrics import label_metrics_asset
 from everreach_dagster.assets.ml import dataset_asset, freshness_check
+from everreach_dagster.event_partitions import (
+    event_partitions_asset,
+    event_partitions_job,
+    event_partitions_schedule,
+)
+from everreach_dagster.execution import (
+    check_execution_settings,
+    daily_backfill_policy,
+    executor,
+    io_manager_resources,
+)
 from everreach_dagster.partitions import daily_partitions
 from everreach_dagster.quarantine import quarantine_replay_job
-from everreach_dagster.resources import default_resources
+from everreach_dagster.resources import default_resources, s3_resource
 from everreach_dagster.retention import retention_jobs
 from everreach_dagster.schedules import cron_schedule, nightly_partitions_schedule
 from everreach_dagster.sensors.freshness import erasure_rebuild_sensor, late_data_sensor
@@ -43,9 +54,10 @@ class AssetGraph:
 def build_assets(settings: Settings) -> AssetGraph:
     models = load_models()
     partitions = daily_partitions(settings)
-    sql_assets = dict(zip(models, model_assets(models, partitions), strict=True))
-    dataset = dataset_asset(models[ML_MODEL], partitions)
-    metrics = label_metrics_asset(load_plan(settings.tracking_plan), partitions)
+    backfill = daily_backfill_policy(settings)
+    sql_assets = dict(zip(models, model_assets(models, partitions, backfill), strict=True))
+    dataset = dataset_asset(models[ML_MODEL], partitions, backfill)
+    metrics = label_metrics_asset(load_plan(settings.tracking_plan), partitions, backfill)
     return AssetGraph(
         unpartitioned=[a for name, a in sql_assets.items() if not models[name].partitioned],
         daily=[
@@ -58,6 +70,7 @@ def build_assets(settings: Settings) -> AssetGraph:
 
 
 def build_definitions(settings: Settings, database_url: str | None = None) -> dg.Definitions:
+    check_execution_settings(settings)
     graph = build_assets(settings)
     refresh = dg.define_asset_job(
         "refresh_models",
@@ -74,13 +87,16 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
         "dataset_freshness", selection=dg.AssetSelection.checks(graph.freshness)
     )
     cleanup_events, cleanup_responses, prune_runs = retention_jobs(settings)
+    event_partitions = event_partitions_asset(settings)
+    maintain_partitions = event_partitions_job(event_partitions)
     return dg.Definitions(
-        assets=graph.assets,
+        assets=[*graph.assets, event_partitions],
         asset_checks=[graph.freshness],
         jobs=[
             refresh,
             nightly,
             freshness,
+            maintain_partitions,
             cleanup_events,
             cleanup_responses,
             prune_runs,
@@ -95,6 +111,7 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
             ),
         ],
         schedules=[
+            event_partitions_schedule(maintain_partitions),
             cron_schedule("refresh_models_daily", "15 0 * * *", refresh, "Refresh the models."),
             nightly_partitions_schedule(nightly),
             cron_schedule(
@@ -110,7 +127,11 @@ def build_definitions(settings: Settings, database_url: str | None = None) -> dg
                 "daily_run_history_prune", "30 4 * * *", prune_runs, "Prune Dagster run history."
             ),
         ],
-        resources=default_resources(settings, database_url),
+        resources={
+            **default_resources(settings, database_url),
+            **io_manager_resources(settings, s3_resource(settings)),
+        },
+        executor=executor(settings),
     )
 
 

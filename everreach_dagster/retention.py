@@ -1,8 +1,9 @@
 """Retention jobs: old events, old responses (and their orphaned prompts), Dagster run history.
 
-The data cleanups call the SQL functions of migration 0004, which delete and log what they
-deleted in `retention_runs`; the op also reports the counts as output metadata, so each run in
-the UI says how many rows it removed. Run-history pruning keeps Dagster's own tables bounded.
+The data cleanups call the SQL functions of migrations 0004 and 0009, which remove and log what
+they removed in `retention_runs`; the op also reports the counts as output metadata, so each run
+in the UI says how many rows it removed (and, for the event store, whose old days are dropped as
+whole partitions, how many partitions). Run-history pruning keeps Dagster's own tables bounded.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
@@ -28,17 +29,28 @@ class RetentionConfig(dg.Config):
 def _cleanup(
     context: dg.OpExecutionContext, database: DatabaseResource, function: str, days: int
 ) -> dg.Output[int]:
+    """Call a retention function; its rows say, per table, the rows deleted and (for the event
+    store, whose day partitions are dropped whole) the partitions dropped."""
     if days < 1:
         raise dg.Failure(f"{function}: days must be >= 1, got {days}")
     with database.connect() as conn:
-        rows = conn.execute(f"SELECT table_name, deleted_rows FROM {function}(%s)", (days,))
-        deleted = {table: count for table, count in rows.fetchall()}
-    context.log.info(f"{function}({days}) deleted {deleted}")
+        cursor = conn.execute(f"SELECT * FROM {function}(%s)", (days,))
+        columns = [c.name for c in cursor.description or ()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    deleted = {row["table_name"]: row["deleted_rows"] for row in rows}
+    dropped = {
+        row["table_name"]: row["dropped_partitions"] for row in rows if "dropped_partitions" in row
+    }
+    context.log.info(f"{function}({days}) deleted {deleted}, dropped partitions {dropped}")
     return dg.Output(
         sum(deleted.values()),
         metadata={
             "keep_days": days,
             **{f"deleted_{table}": dg.MetadataValue.int(n) for table, n in deleted.items()},
+            **{
+                f"dropped_partitions_{table}": dg.MetadataValue.int(n)
+                for table, n in dropped.items()
+            },
         },
     )
 
@@ -46,7 +58,10 @@ def _cleanup(
 def retention_jobs(settings: Settings) -> list[dg.JobDefinition]:
     """The three retention jobs, their default windows from the settings."""
 
-    @dg.op(description="Delete events (and quarantined events) older than `days` days.")
+    @dg.op(
+        description="Remove events (and quarantined events) older than `days` days: old day "
+        "partitions dropped whole, the boundary day deleted by row."
+    )
     def cleanup_old_events(
         context: dg.OpExecutionContext, config: RetentionConfig, database: DatabaseResource
     ) -> dg.Output[int]:

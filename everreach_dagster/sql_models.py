@@ -3,7 +3,7 @@
 Each asset's dependencies are its `{{ ref() }}`s, its group and description come from the file's
 header, and its code version from the SQL, so the UI shows stale materializations after an edit.
 Partitioned models get the daily partitions; a run refreshes its whole partition range at once
-(a backfill is one delete and one insert, `BackfillPolicy.single_run`).
+(one delete and one insert per run; the backfill policy says how many days a run takes).
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
@@ -16,14 +16,16 @@ from everreach_dagster.metadata import table_metadata
 from everreach_dagster.resources import DatabaseResource
 
 
-def model_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def model_asset(
+    model: SqlModel, partitions: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=model.name,
         group_name=model.group,
         description=model.description,
         deps=list(model.refs),
         partitions_def=partitions if model.partitioned else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if model.partitioned else None,
+        backfill_policy=backfill_policy if model.partitioned else None,
         code_version=model.code_version,
         kinds={"postgres", "sql"},
         tags={"materialized": model.materialized},
@@ -45,6 +47,9 @@ def model_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.Asse
 
 
 def model_assets(
-    models: Mapping[str, SqlModel], partitions: dg.PartitionsDefinition
+    models: Mapping[str, SqlModel],
+    partitions: dg.PartitionsDefinition,
+    backfill_policy: dg.BackfillPolicy | None = None,
 ) -> list[dg.AssetsDefinition]:
-    return [model_asset(model, partitions) for model in models.values()]
+    policy = backfill_policy or dg.BackfillPolicy.single_run()
+    return [model_asset(model, partitions, policy) for model in models.values()]

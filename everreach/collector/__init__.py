@@ -5,8 +5,16 @@ The path reads off the module names: `payload` (size caps, gzip) -> `wire` (our 
 `pipeline` (validate, scrub, skew-correct each event with `client_time`) -> `suppressed_events`
 (erased people's events withheld) -> `submission_store`
 -> `event_store` (one statement: events, quarantine, prompts, responses, outbox rows).
+`event_partitions` keeps the day partitions of the event store ready (migrate, Dagster).
 """
 
+from everreach.collector.event_partitions import (
+    DefaultDay,
+    Maintenance,
+    default_partition_days,
+    maintain_event_partitions,
+    maintain_partitions,
+)
 from everreach.collector.payload import inflate, read_capped
 from everreach.collector.pipeline import (
     AttributedEvent,
@@ -34,7 +42,9 @@ __all__ = [
     "MESSAGE_TYPES",
     "AttributedEvent",
     "CaptureRequest",
+    "DefaultDay",
     "EventResult",
+    "Maintenance",
     "Outcome",
     "QuarantineGroup",
     "ReplayReport",
@@ -44,7 +54,10 @@ __all__ = [
     "decode_capture",
     "decode_request",
     "decode_segment",
+    "default_partition_days",
     "inflate",
+    "maintain_event_partitions",
+    "maintain_partitions",
     "prepare_submission",
     "quarantine_status",
     "rate_costs",

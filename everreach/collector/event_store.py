@@ -3,9 +3,11 @@
 Everything a request produces is one statement (`sql/store_events.sql`, data-modifying CTEs):
 one round trip and one transaction whatever the request's size, and a failure stores nothing.
 Each table's rows travel as one JSON array that Postgres expands with `json_to_recordset`.
-Deduplication is the database's: `ON CONFLICT (event_id) DO NOTHING` with `RETURNING` tells new
-events from ones already stored, across requests and across time, and the side rows (outbox,
-prompts, responses, identity links) are kept for the new events only.
+Deduplication is the database's: app_events is partitioned by day, so the dedup key lives in
+`event_ids` (one narrow row per stored event, across every partition); `ON CONFLICT (event_id) DO
+NOTHING` there with `RETURNING` tells new events from ones already stored, across requests and
+across time (a retry whose skew-corrected occurred_at falls on another day included), and only the
+new events, and their side rows (outbox, prompts, responses, identity links), are stored.
 """
 
 from __future__ import annotations

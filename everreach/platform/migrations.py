@@ -46,11 +46,13 @@ def current_revisions(url: str) -> set[str]:
         engine.dispose()
 
 
-def upgrade(url: str) -> list[str]:
-    """Bring the database to every head; return the revisions applied now (idempotent)."""
+def upgrade(url: str, target: str = "heads") -> list[str]:
+    """Bring the database to `target` (every head by default); return the revisions applied now
+    (idempotent). Tests pass an older revision to build a database as an earlier release left it.
+    """
     config = _config(url)
     before = current_revisions(url)
-    command.upgrade(config, "heads")
+    command.upgrade(config, target)
     script = ScriptDirectory.from_config(config)
     after = current_revisions(url)
     applied: list[str] = []

@@ -153,8 +153,36 @@ class Settings(BaseSettings):
         default="2025-01-01", description="First day of the daily dataset partitions (UTC)."
     )
     retention_events_days: int = Field(default=90, ge=1)
+    event_partitions_ahead_days: int = Field(
+        default=14, ge=14, description="Day partitions of app_events kept ready ahead of today."
+    )
     retention_responses_days: int = Field(default=180, ge=1)
     dagster_run_retention_days: int = Field(default=30, ge=1)
+    dagster_database: str = Field(
+        default="dagster", description="Database beside the app's holding Dagster's instance."
+    )
+
+    # Scale-out (everreach_dagster/execution.py): where Dagster runs and steps execute.
+    execution: Literal["local", "celery"] = Field(
+        default="local",
+        description="local: runs on the daemon's host; celery: runs and steps on Celery workers.",
+    )
+    celery_broker_url: str | None = Field(
+        default=None, description="Celery broker (redis://host:6379/0); needed in celery mode."
+    )
+    celery_backend_url: str | None = Field(
+        default=None, description="Celery result backend; unset means the broker's URL."
+    )
+    celery_visibility_timeout_s: int = Field(
+        default=3600,
+        ge=60,
+        description="A task a dead worker held is handed to another after this (acks late).",
+    )
+    backfill_days_per_run: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days per backfill run; unset: one run per range (local), 5 (celery).",
+    )
 
     @cached_property
     def home_dir(self) -> Path:

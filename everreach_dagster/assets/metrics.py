@@ -105,14 +105,14 @@ def _metrics_table(values: list[LabelValue]) -> str:
 
 
 def label_metrics_asset(
-    plan: TrackingPlan, partitions: dg.PartitionsDefinition
+    plan: TrackingPlan, partitions: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=LABEL_METRICS_KEY,
         group_name="metrics",
         deps=["stg_events", "ml_response_samples"],
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy,
         kinds={"postgres"},
         description=(
             "ML label metrics per day (and per model where the label groups by it), from the "

@@ -76,7 +76,9 @@ def _pii_check(findings: list[dict[str, int]]) -> dg.AssetCheckResult:
     )
 
 
-def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def dataset_asset(
+    model: SqlModel, partitions: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+) -> dg.AssetsDefinition:
     """The daily file partitions of the partitioned model `model`."""
     key = dataset_key(model)
 
@@ -85,7 +87,7 @@ def dataset_asset(model: SqlModel, partitions: dg.PartitionsDefinition) -> dg.As
         group_name="ml",
         deps=[model.name],
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy,
         kinds={"parquet", "csv"},
         description=(
             f"Daily files of {model.name} under the datasets root, Hive-style: "

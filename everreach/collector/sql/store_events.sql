@@ -5,16 +5,31 @@
 -- Each list arrives as one JSON array, expanded by json_to_recordset; `seq` is the event's
 -- position in the request, so "the last prompt_submitted for a prompt_id wins" and "the first
 -- sighting of a link wins" keep the order the client sent.
-WITH new_events AS (
-    INSERT INTO app_events
-        (event_id, event_name, user_id, anonymous_id, occurred_at, received_at, sent_at,
-         context, properties)
-    SELECT e.event_id, e.event_name, e.user_id, e.anonymous_id, e.occurred_at, %(received_at)s,
-           e.sent_at, e.context, e.properties
+-- Dedup: an event is new when its id is (event_ids holds the id of every stored event, whatever
+-- day partition of app_events holds the event); only those events are stored.
+WITH events AS (
+    SELECT *
     FROM json_to_recordset(%(events)s::json)
          AS e(event_id uuid, event_name text, user_id text, anonymous_id text,
               occurred_at timestamptz, sent_at timestamptz, context jsonb, properties jsonb)
+),
+
+new_ids AS (
+    INSERT INTO event_ids (event_id, occurred_at)
+    SELECT event_id, occurred_at FROM events
     ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+),
+
+new_events AS (
+    INSERT INTO app_events
+        (event_id, event_name, user_id, anonymous_id, occurred_at, received_at, sent_at,
+         context, properties)
+    SELECT DISTINCT ON (e.event_id)
+           e.event_id, e.event_name, e.user_id, e.anonymous_id, e.occurred_at, %(received_at)s,
+           e.sent_at, e.context, e.properties
+    FROM events AS e
+    WHERE e.event_id IN (SELECT event_id FROM new_ids)
     RETURNING event_id
 ),
 

@@ -20,6 +20,8 @@ durations AS (
         ON {key} = s.k
         AND e.event_name = ANY({end_events})
         AND e.occurred_at >= s.started_at
+        -- Implied by the line above; a constant lets the planner skip the days before the window.
+        AND e.occurred_at >= {start}
     GROUP BY s.day, s.k, s.started_at
 )
 

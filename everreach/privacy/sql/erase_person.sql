@@ -3,8 +3,7 @@
 -- the responses to them, identity links, and the outbox rows of their events whatever their
 -- status. Returns the rows deleted per table, and for the tables the datasets and label metrics
 -- read, per UTC day those rows belonged to (the days to rebuild): (table, day or NULL, rows).
--- A table added to the event store (e.g. a dedup id table) is one more CTE here, deleting
--- `WHERE event_id IN (SELECT event_id FROM events)`.
+-- The dedup ids of the deleted events (`event_ids`) go with them.
 WITH events AS (
     DELETE FROM app_events
     WHERE user_id = %(user_id)s
@@ -43,6 +42,12 @@ links AS (
     RETURNING anonymous_id
 ),
 
+dedup_ids AS (
+    DELETE FROM event_ids
+    WHERE event_id IN (SELECT event_id FROM events)
+    RETURNING event_id
+),
+
 deliveries AS (
     DELETE FROM outbox
     WHERE event_id IN (SELECT event_id FROM events)
@@ -65,3 +70,5 @@ UNION ALL
 SELECT 'identity_links', NULL, count(*) FROM links
 UNION ALL
 SELECT 'outbox', NULL, count(*) FROM deliveries
+UNION ALL
+SELECT 'event_ids', NULL, count(*) FROM dedup_ids

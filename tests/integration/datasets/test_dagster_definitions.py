@@ -48,6 +48,7 @@ def test_every_schedule_runs_by_default_and_evaluates_at_a_given_time(defs) -> N
         "weekly_event_cleanup": "cleanup_events_job",
         "monthly_response_cleanup": "cleanup_responses_job",
         "daily_run_history_prune": "prune_run_history_job",
+        "daily_event_partitions": "event_partitions",
     }
     assert {s.name for s in repo.schedule_defs} == set(expected_jobs)
     for schedule in repo.schedule_defs:
@@ -80,7 +81,7 @@ def test_workspace_yaml_loads_the_code_location_like_the_webserver(tmp_path: Pat
             "datasets/ml_response_samples",
             "label_metrics",
         } <= keys
-        assert len(repo.get_schedules()) == 6
+        assert len(repo.get_schedules()) == 7
 
 
 def test_dagster_yaml_stores_in_postgres_with_telemetry_off(
@@ -176,6 +177,7 @@ def test_retention_jobs_delete_old_rows_and_record_the_counts(defs, own_database
     events_meta = _output_metadata(events_run, "cleanup_old_events")
     responses_meta = _output_metadata(responses_run, "cleanup_old_responses")
     assert events_meta["keep_days"] == 90 and events_meta["deleted_app_events"] == 2
+    assert events_meta["dropped_partitions_app_events"] == 0  # both rows were in DEFAULT
     assert responses_meta["keep_days"] == 180
     assert responses_meta["deleted_responses"] == 1 and responses_meta["deleted_prompts"] == 1
     with psycopg.connect(own_database) as conn:

@@ -1,0 +1,98 @@
+"""The queries over a window read only that window's day partitions of app_events (EXPLAIN).
+
+Label metrics whose numerator is joined to the denominator's keys ("within: denominator" or
+`by`) count numerator events at any time by definition, so their numerator side reads every
+partition, by index; their denominator side, like every other label, reads the window's only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from everreach.collector import maintain_partitions
+from everreach.datasets.labels import label_sql
+from everreach.datasets.sql_models import inline_select, load_models, materialize
+from everreach.plan import load_plan
+from everreach.plan.model import DurationLabel, RatioLabel
+from everreach.platform.migrations import scratch_database
+
+DAYS_KEPT = 30
+
+
+@pytest.fixture(scope="module")
+def pruning_database(pg_server_url: str) -> Iterator[str]:
+    """Partitions for the last 30 days and the next 14, the unpartitioned models made."""
+    with (
+        scratch_database(pg_server_url, "everreach_pruning") as url,
+        psycopg.connect(url, autocommit=True) as conn,
+    ):
+        maintain_partitions(conn, keep_days=DAYS_KEPT, ahead_days=14)
+        for model in load_models().values():
+            if not model.partitioned:
+                materialize(conn, model)
+        yield url
+
+
+def partitions_read(conn: psycopg.Connection[Any], query: Any) -> set[str]:
+    """The app_events partitions in the plan of `query`."""
+    (plan,) = conn.execute(psycopg.sql.SQL("EXPLAIN (FORMAT JSON) {}").format(query)).fetchone()
+    found: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            name = node.get("Relation Name", "")
+            if name.startswith("app_events_"):
+                found.add(name)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(plan if not isinstance(plan, str) else json.loads(plan))
+    return found
+
+
+def day_window(days_ago: int) -> tuple[datetime, datetime]:
+    start = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
+    start -= timedelta(days=days_ago)
+    return start, start + timedelta(days=1)
+
+
+def partition_of(moment: datetime) -> str:
+    return f"app_events_p{moment:%Y%m%d}"
+
+
+def test_label_metrics_read_only_the_partition_of_their_day(pruning_database: str) -> None:
+    """Counts and ratios read their day; a duration's end event may come on a later day, so it
+    reads from its day on; a joined numerator counts at any time (see the module docstring)."""
+    window = day_window(10)
+    day = partition_of(window[0])
+    with psycopg.connect(pruning_database) as conn:
+        for label in load_plan().labels.values():
+            read = partitions_read(conn, label_sql(label, window))
+            if isinstance(label, DurationLabel):
+                assert min(read - {"app_events_default"}) == day, label.name
+            elif isinstance(label, RatioLabel) and (label.numerator.within or label.by):
+                assert day in read, label.name
+            else:
+                assert read == {day}, label.name
+
+
+def test_the_ml_dataset_day_reads_no_partition_before_the_day_before_it(
+    pruning_database: str,
+) -> None:
+    """Feedback comes after its response: partitions from a day before the window on only."""
+    window = day_window(10)
+    samples = inline_select(load_models(), "ml_response_samples", window)
+    with psycopg.connect(pruning_database) as conn:
+        read = partitions_read(conn, psycopg.sql.SQL(samples))
+        every = {name for name, _ in conn.execute("SELECT * FROM event_partitions()")}
+    earliest = partition_of(window[0] - timedelta(days=1))
+    assert read == {name for name in every if name >= earliest} | {"app_events_default"}

@@ -1,0 +1,126 @@
+"""Scale-out mode for real: a Dagster daemon and two `everreach worker` processes on Redis, the
+datasets on moto's S3 server, Dagster's runs and events in Postgres.
+
+A backfill of several days is split into one-day runs whose steps run on both workers, and its
+files are byte-identical to the local mode's. A worker SIGKILLed while it holds a run leaves the
+run failed (run monitoring pings the worker), and re-executing it from failure on the surviving
+worker writes the same bytes. The broker is its own Redis database, so nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import dagster as dg
+import pytest
+import redis
+from dagster._core.execution.backfill import BulkActionStatus
+
+from everreach.datasets.partitions import DatasetStore
+from everreach.platform.migrations import scratch_database
+from everreach_dagster.resources import DatasetStorageResource, s3_resource
+from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.dagster_cluster import (
+    Cluster,
+    as_settings,
+    celery_environment,
+    dataset_files,
+    days_ending,
+    materialize_locally,
+    running_cluster,
+    seed_traffic,
+    utc,
+)
+from tests.s3_server import s3_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.external, pytest.mark.timeout(900)]
+
+BROKER_URL = os.environ.get("EVERREACH_TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+END = utc(2026, 4, 5)
+DAYS = days_ending(END, 4)
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE}
+
+
+def redis_answers() -> bool:
+    try:
+        return bool(redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@dataclass
+class Scenario:
+    cluster: Cluster
+    reference: dict[str, bytes]
+    store: DatasetStore
+
+
+@pytest.fixture(scope="module")
+def scenario(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    if not redis_answers():
+        pytest.skip(f"no Redis at {BROKER_URL}")
+    with scratch_database(pg_server_url, "everreach_celery") as url, s3_server() as s3:
+        local_home = tmp_path_factory.mktemp("local")
+        local = make_settings(local_home, url, rate_limit_events=1_000_000)
+        seed_traffic(local, url, users=30, days=len(DAYS), end=END)
+        materialize_locally(local, url, DAYS)
+        reference = dataset_files(DatasetStore.local(local.datasets_uri), DAYS)
+        home = tmp_path_factory.mktemp("celery")
+        env = celery_environment(
+            url,
+            home,
+            s3,
+            BROKER_URL,
+            f"dagster_{uuid.uuid4().hex[:8]}",
+            EVERREACH_JWT_SECRET=TEST_JWT_SECRET,
+            EVERREACH_BACKFILL_DAYS_PER_RUN="1",
+        )
+        settings = as_settings(env)
+        store = DatasetStorageResource(root=settings.datasets_uri, s3=s3_resource(settings)).store()
+        with running_cluster(env, home, url, ["w1", "w2"]) as cluster:
+            yield Scenario(cluster, reference, store)
+
+
+def test_a_backfill_runs_on_both_workers_and_writes_the_local_modes_bytes(
+    scenario: Scenario,
+) -> None:
+    cluster = scenario.cluster
+    backfill_id = cluster.submit_backfill(DAYS)
+    assert cluster.wait_for_backfill(backfill_id) == BulkActionStatus.COMPLETED_SUCCESS
+    runs = cluster.backfill_runs(backfill_id)
+    assert len(runs) == len(DAYS)  # one day per run (EVERREACH_BACKFILL_DAYS_PER_RUN=1)
+    assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+    steps = cluster.step_workers([run.run_id for run in runs])
+    # every step of every run was a Celery task: 3 assets and the dataset's freshness check
+    assert len(steps) == 4 * len(DAYS), steps
+    assert {node.split("@")[0] for node in steps.values()} == {"w1", "w2"}, steps
+    assert dataset_files(scenario.store, DAYS) == scenario.reference
+
+
+def test_a_killed_workers_run_fails_and_reexecutes_on_the_survivor_with_the_same_bytes(
+    scenario: Scenario,
+) -> None:
+    cluster = scenario.cluster
+    day = DAYS[-1]
+    key = f"dt={day.isoformat()}/"
+    scenario.store.fs.delete_dir(scenario.store.path("ml_response_samples", key.rstrip("/")))
+    run = cluster.wait_for_backfill_run(cluster.submit_backfill([day]))
+    started = cluster.wait_for_run(run.run_id, {dg.DagsterRunStatus.STARTED})
+    holder = cluster.run_holder(started)
+    assert holder in ("w1", "w2")
+    cluster.kill_worker(holder)
+    failed = cluster.wait_for_run(run.run_id, FINISHED)
+    assert failed.status == dg.DagsterRunStatus.FAILURE, "the run finished before the kill landed"
+
+    child = cluster.reexecute_from_failure(failed)
+    done = cluster.wait_for_run(child.run_id, FINISHED)
+    assert done.status == dg.DagsterRunStatus.SUCCESS
+    (survivor,) = cluster.workers
+    assert {node.split("@")[0] for node in cluster.step_workers([child.run_id]).values()} == {
+        survivor
+    }
+    files = dataset_files(scenario.store, [day])
+    assert files == {k: v for k, v in scenario.reference.items() if k.startswith(key)}
