@@ -72,7 +72,8 @@ def test_a_populated_store_is_partitioned_in_place_with_every_row_once(old_datab
         before = conn.execute(ROWS).fetchall()
         last_id = conn.execute("SELECT max(id) FROM app_events").fetchone()[0]
 
-    assert upgrade(old_database) == ["0008_partitioned_events", "0009_retention_drops_partitions"]
+    applied = upgrade(old_database)
+    assert applied[:2] == ["0008_partitioned_events", "0009_retention_drops_partitions"]
 
     with psycopg.connect(old_database, autocommit=True) as conn:
         assert conn.execute(

@@ -86,7 +86,7 @@ def test_an_erasure_rebuilds_the_s3_partitions_that_held_the_person(
         after = objects(s3)
         assert not [k for k, b in after.items() if any(t in as_text(k, b) for t in theirs)]
         for day in DAYS:
-            csv = after[f"lake/ml_response_samples/dt={day}/part-00000.csv"].decode()
+            csv = after[f"lake/csv/ml_response_samples/dt={day}/part-00000.csv"].decode()
             assert any(text in csv for text in kept)
         untouched = [k for k in before if f"dt={OTHER_ONLY_DAY}" in k]
         assert untouched and all(after[k] == before[k] for k in untouched)
