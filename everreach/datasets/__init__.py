@@ -11,7 +11,7 @@ from everreach.datasets.labels import (
     label_history,
     store_labels,
 )
-from everreach.datasets.ml_dump import ExportRequest, export_ml_dump
+from everreach.datasets.ml_dump import ExportRequest, export_file_blocks, export_ml_dump
 from everreach.datasets.partitions import (
     DatasetStore,
     PartitionCounts,
@@ -43,6 +43,7 @@ __all__ = [
     "compute_labels",
     "count_partition",
     "dislike_rates",
+    "export_file_blocks",
     "export_ml_dump",
     "label_chart_parts",
     "label_chart_png",

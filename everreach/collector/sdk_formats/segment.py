@@ -95,15 +95,18 @@ def basic_auth_user(authorization: str | None) -> str | None:
 
 def _write_keys(
     obj: dict[str, Any], raw_messages: list[Any], authorization: str | None
-) -> set[str]:
-    """The header's key, else the body's `writeKey`, else every message's (all must have one)."""
+) -> list[Any]:
+    """The header's key, else the body's `writeKey`, else every message's (all must have one).
+
+    Values as given (any JSON type): `require_known_keys` refuses those that are not text.
+    """
     key = basic_auth_user(authorization) or obj.get("writeKey")
-    if isinstance(key, str) and key:
-        return {key}
-    keys = {raw.get("writeKey") if isinstance(raw, dict) else None for raw in raw_messages}
-    if not all(isinstance(k, str) and k for k in keys):
-        return set()
-    return keys  # type: ignore[return-value]
+    if key:
+        return [key]
+    keys = [raw.get("writeKey") if isinstance(raw, dict) else None for raw in raw_messages]
+    if not all(keys):
+        return []
+    return keys
 
 
 def _check_sizes(raw_messages: list[Any], path: str, max_event_bytes: int) -> None:
