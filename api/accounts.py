@@ -82,9 +82,12 @@ class AuthController(Controller):
 
     @post("/login", status_code=200, summary="Exchange email and password for a bearer token")
     async def login(
-        self, accounts: NamedDependency[Accounts], data: JSONBody[Credentials]
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[Accounts],
+        data: JSONBody[Credentials],
     ) -> Response[TokenView]:
-        grant = await accounts.login(data.email, data.password)
+        grant = await accounts.login(data.email, data.password, _client_ip(request))
         view = TokenView(
             grant.access_token, grant.expires_in, grant.account.user_id, grant.account.role
         )
@@ -107,9 +110,12 @@ class AuthController(Controller):
 
     @post("/perform-reset", status_code=200, summary="Set a new password with a reset token")
     async def perform_reset(
-        self, resets: NamedDependency[PasswordResets], data: JSONBody[PerformReset]
+        self,
+        request: Request[Any, Any, Any],
+        resets: NamedDependency[PasswordResets],
+        data: JSONBody[PerformReset],
     ) -> Acknowledgement:
-        await resets.perform(data.token, data.password)
+        await resets.perform(data.token, data.password, _client_ip(request))
         return Acknowledgement(status="password_changed", detail="log in with the new password")
 
 

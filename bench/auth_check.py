@@ -61,7 +61,11 @@ def measure(database_url: str, home: Path, cache_s: float, real_account: bool, n
         api_subprocess(args, env, port, cwd=REPO),
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
     ):
-        token = account_token(client) if real_account else TokenCodec(SECRET).issue("bench-anon", account=False)
+        token = (
+            account_token(client)
+            if real_account
+            else TokenCodec(SECRET).issue("bench-anon", account=False)
+        )
         headers = {"authorization": f"Bearer {token}"}
         for _ in range(50):  # warm-up: pool connections, caches
             client.post("/v1/ingest", json=event(), headers=headers).raise_for_status()

@@ -102,7 +102,9 @@ def stored_count(db, anon: str) -> int:
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 @pytest.mark.parametrize(("times", "field"), TIMES)
-def test_client_times_out_of_range_are_422_naming_the_field(crafted_api, db, endpoint, times, field):
+def test_client_times_out_of_range_are_422_naming_the_field(
+    crafted_api, db, endpoint, times, field
+):
     path, build = ENDPOINTS[endpoint]
     anon = new_id()
     response = crafted_api.post(path, json=build(anon, times))

@@ -100,9 +100,7 @@ def test_bad_parameters_are_400_problems(api: httpx.Client, admin_headers, param
     assert r.json()["field"] == next(iter(params))
 
 
-def test_admin_gets_a_csv_of_the_window_by_default(
-    start_api, admin_headers, tmp_path, response_id
-):
+def test_admin_gets_a_csv_of_the_window_by_default(start_api, admin_headers, tmp_path, response_id):
     with start_api(datasets_root=str(tmp_path)) as client:
         r = client.post(DUMP, params={"days": "7"}, headers=admin_headers)
         assert r.status_code == 200, r.text
