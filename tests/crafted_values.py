@@ -7,6 +7,7 @@ query replaced by a value of any JSON type, out of range, in Unicode digits, or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -239,10 +240,9 @@ def hostile_requests(draw: st.DrawFn, endpoint: Endpoint) -> tuple[Any, dict[str
     body = endpoint.body() if endpoint.body else None
     if endpoint.fields:
         for path in draw(st.lists(st.sampled_from(endpoint.fields), min_size=1, max_size=3)):
-            try:
+            # An earlier replacement may have removed the container this path goes through.
+            with contextlib.suppress(TypeError, KeyError, IndexError):
                 _put(body, path, draw(values_for(str(path[-1]), json_values)))
-            except (TypeError, KeyError, IndexError):
-                pass  # an earlier replacement removed the container this path goes through
     query = {}
     if endpoint.query:
         for name in draw(st.lists(st.sampled_from(endpoint.query), max_size=len(endpoint.query))):
