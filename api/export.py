@@ -7,16 +7,22 @@ datasets root and a URL to fetch it, presigned on S3, else this API's own admin-
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from anyio import to_thread
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.openapi.spec import OpenAPIType
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
+from api.errors import problem_responses
 from api.guards import require_admin
 from api.services import Services
 from everreach.datasets import (
+    EXPORT_FORMATS,
+    MAX_EXPORT_DAYS,
     ExportRequest,
     export_file_blocks,
     export_ml_dump,
@@ -29,6 +35,17 @@ _MEDIA_TYPES = {
     "jsonl": "application/jsonl",
     "parquet": "application/vnd.apache.parquet",
 }
+
+
+# The query is read as text and checked by `ExportRequest.parse` (ASCII digits only, its own
+# problem codes); the spec says what that check accepts.
+_DAYS_SCHEMA = {
+    "one_of": None,
+    "type": OpenAPIType.INTEGER,
+    "minimum": 1,
+    "maximum": MAX_EXPORT_DAYS,
+}
+_FORMAT_SCHEMA = {"one_of": None, "type": OpenAPIType.STRING, "enum": list(EXPORT_FORMATS)}
 
 
 class DateRange(msgspec.Struct):
@@ -60,12 +77,13 @@ class ExportController(Controller):
             "returns its `path` relative to that root and a `url` to download it: presigned on "
             f"S3, else `{DOWNLOAD_PATH}/<fileName>` on this API. Admins only."
         ),
+        responses=problem_responses(400, 401, 403, 503),
     )
     async def ml_dump(
         self,
         services: NamedDependency[Services],
-        days: FromQuery[str | None] = None,
-        format: FromQuery[str | None] = None,
+        days: Annotated[str | None, QueryParameter(schema_extra=_DAYS_SCHEMA)] = None,
+        format: Annotated[str | None, QueryParameter(schema_extra=_FORMAT_SCHEMA)] = None,
     ) -> ExportResponse:
         export = ExportRequest.parse(days, format)
         settings = services.settings
@@ -91,6 +109,7 @@ class ExportController(Controller):
         summary="Download an ML dump",
         description="The file an earlier `POST /v1/export/ml-dump` wrote. Admins only.",
         media_type="application/octet-stream",
+        responses=problem_responses(401, 403, 404, 503),
     )
     async def download(
         self, services: NamedDependency[Services], file_name: FromPath[str]

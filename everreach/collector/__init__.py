@@ -14,8 +14,16 @@ from everreach.collector.pipeline import (
     RequestContext,
     rate_costs,
 )
-from everreach.collector.sdk_formats.posthog import CaptureRequest, decode_capture
-from everreach.collector.sdk_formats.segment import MESSAGE_TYPES, decode_segment
+from everreach.collector.sdk_formats.posthog import (
+    CaptureRequest,
+    capture_json_schema,
+    decode_capture,
+)
+from everreach.collector.sdk_formats.segment import (
+    MESSAGE_TYPES,
+    decode_segment,
+    segment_json_schema,
+)
 from everreach.collector.submission import COLLECTOR_SOURCE, Submission, prepare_submission
 from everreach.collector.submission_store import store_submission
 from everreach.collector.wire import decode_request, request_json_schema
@@ -29,6 +37,7 @@ __all__ = [
     "Outcome",
     "RequestContext",
     "Submission",
+    "capture_json_schema",
     "decode_capture",
     "decode_request",
     "decode_segment",
@@ -37,5 +46,6 @@ __all__ = [
     "rate_costs",
     "read_capped",
     "request_json_schema",
+    "segment_json_schema",
     "store_submission",
 ]

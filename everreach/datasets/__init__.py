@@ -11,7 +11,12 @@ from everreach.datasets.labels import (
     label_history,
     store_labels,
 )
-from everreach.datasets.ml_dump import ExportRequest, export_file_blocks, export_ml_dump
+from everreach.datasets.ml_dump import MAX_DAYS as MAX_EXPORT_DAYS
+from everreach.datasets.ml_dump import (
+    ExportRequest,
+    export_file_blocks,
+    export_ml_dump,
+)
 from everreach.datasets.partitions import (
     DatasetStore,
     PartitionCounts,
@@ -31,8 +36,11 @@ from everreach.datasets.sql_models import (
     materialize,
     qualified,
 )
+from everreach.datasets.tabular_writer import FORMATS as EXPORT_FORMATS
 
 __all__ = [
+    "EXPORT_FORMATS",
+    "MAX_EXPORT_DAYS",
     "SCHEMA",
     "DatasetStore",
     "ExportRequest",

@@ -49,7 +49,14 @@ from everreach.collector.sdk_formats.common import (
     stringify_id,
 )
 from everreach.collector.submission import IdentityClaim, Submission
-from everreach.collector.wire import EventName, WireEvent, check_batch_size, convert, parse_json
+from everreach.collector.wire import (
+    ClientTime,
+    EventName,
+    WireEvent,
+    check_batch_size,
+    convert,
+    parse_json,
+)
 from everreach.platform.integers import parse_bounded_int
 from everreach.platform.problems import ClientFault
 
@@ -70,11 +77,39 @@ class PosthogEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     event: EventName
     distinct_id: Identifier | None = None
     properties: dict[str, Any] = msgspec.field(default_factory=dict)
-    timestamp: datetime | None = None
+    timestamp: ClientTime | None = None
     uuid: str | None = None
     offset: Annotated[int, msgspec.Meta(ge=0, le=MAX_OFFSET_MS)] | None = None
     set: dict[str, Any] | None = msgspec.field(default=None, name="$set")
     set_once: dict[str, Any] | None = msgspec.field(default=None, name="$set_once")
+
+
+class KeyedPosthogEvent(PosthogEvent, kw_only=True, forbid_unknown_fields=False):
+    """One event sent alone (`/capture/`), or in an array (posthog-js), carrying the key."""
+
+    api_key: str | None = None
+    token: str | None = None
+
+
+class PosthogBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """`{api_key, batch, sent_at}`: documents the batch form (decoding goes through
+    `decode_capture`, which also reads the other shapes and encodings)."""
+
+    api_key: str
+    batch: Annotated[list[PosthogEvent], msgspec.Meta(min_length=1, max_length=1000)]
+    sent_at: ClientTime | None = None
+
+
+def capture_json_schema() -> dict[str, Any]:
+    """JSON Schema of a capture body: a batch, an array of events or one event."""
+    (batch, events, event), components = msgspec.json.schema_components(
+        [
+            PosthogBatch,
+            Annotated[list[KeyedPosthogEvent], msgspec.Meta(min_length=1, max_length=1000)],
+            KeyedPosthogEvent,
+        ]
+    )
+    return {"anyOf": [batch, events, event], "$defs": components}
 
 
 @dataclass(frozen=True)
