@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth
+.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-reset-pressure
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
@@ -33,7 +33,7 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-window bench-export bench-forwarding bench-auth
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-reset-pressure
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
@@ -47,6 +47,10 @@ bench-forwarding: setup
 ## What checking tokens for revocation costs the collector: cached, uncached, no account.
 bench-auth: setup
 	$(BIN)/python -m bench.auth_check
+
+## Collector p50/p99 while attackers post reset tokens or wrong passwords, vs ingest alone.
+bench-reset-pressure: setup
+	$(BIN)/python -m bench.reset_pressure
 
 ## Export a 1 M-row day to Parquet vs pandas and raw COPY (BENCH_EXPORT_ARGS="--rows 10000000").
 bench-export: setup
