@@ -4,7 +4,7 @@ Every authenticated request asks whether its token was issued before the account
 change (`everreach.accounts.revocation`). Three runs against the same API build, same database, one
 process each, single-event `POST /v1/ingest` requests sent one after another:
 
-- baseline: the token's subject has no account (nothing to look up beyond the cache's miss path)
+- baseline: a machine token (`"acct": false`: no account, nothing to look up)
 - cached: a real account's token, lookups cached (the default, 5 s)
 - uncached: a real account's token, `EVERREACH_CREDENTIALS_CACHE_S=0` (a query per request)
 

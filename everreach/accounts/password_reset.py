@@ -34,7 +34,7 @@ from everreach.accounts.mail.messages import password_changed_mail, password_res
 from everreach.accounts.passwords import PasswordHasher, check_password_policy
 from everreach.accounts.revocation import AccountStates
 from everreach.accounts.users import hashed_email, normalize_email
-from everreach.platform.problems import ClientFault
+from everreach.platform.problems import ClientFault, too_many_requests
 from everreach.platform.rate_limit import RateLimiter
 from everreach.platform.rls import as_service
 from everreach.platform.sql_files import sql_folder
@@ -128,12 +128,10 @@ class PasswordResets:
         check_password_policy(password)
         decision = await self._limits.per_ip.acquire({f"reset:perform:ip:{client_ip}": 1})
         if not decision.allowed:
-            raise ClientFault(
-                429,
+            raise too_many_requests(
                 "reset_throttled",
                 "too many password-reset attempts from this client; wait before trying again",
-                headers={"Retry-After": str(decision.retry_after_s)},
-                extra={"retry_after_s": decision.retry_after_s},
+                decision.retry_after_s,
             )
         await self._check_token(token_hash)
         password_hash = await self._hasher.hash(password)

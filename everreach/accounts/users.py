@@ -35,7 +35,7 @@ from psycopg_pool import AsyncConnectionPool
 from everreach.accounts.passwords import PasswordHasher, check_password_policy
 from everreach.accounts.revocation import AccountStates
 from everreach.accounts.tokens import TokenCodec, signing_key
-from everreach.platform.problems import ClientFault
+from everreach.platform.problems import ClientFault, too_many_requests
 from everreach.platform.rate_limit import RateLimiter, build_rate_limiter
 from everreach.platform.rls import as_service
 from everreach.platform.settings import Settings
@@ -75,12 +75,10 @@ class LoginLimits:
         ):
             decision = await limiter.acquire({key: 1})
             if not decision.allowed:
-                raise ClientFault(
-                    429,
+                raise too_many_requests(
                     "login_throttled",
                     "too many log-in attempts; wait before trying again",
-                    headers={"Retry-After": str(decision.retry_after_s)},
-                    extra={"retry_after_s": decision.retry_after_s},
+                    decision.retry_after_s,
                 )
 
     async def aclose(self) -> None:
