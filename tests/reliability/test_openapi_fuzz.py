@@ -52,6 +52,7 @@ def test_schemathesis_with_every_check_finds_no_failure(start_api, tokens, datab
             timeout=1800,
         )
     report = result.stdout + result.stderr
+    print(report[report.rfind("Test cases:") :])  # the counts, for `make reliability`'s log
     assert result.returncode == 0, report[-6000:]
     cases = re.search(r"(\d+) generated", report)
     assert cases and int(cases.group(1)) >= MIN_CASES, report[-2000:]
