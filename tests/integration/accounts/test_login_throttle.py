@@ -112,7 +112,8 @@ def test_many_clients_on_one_account_are_throttled_per_account(start_api):
             assert_throttled(login(client, email, PASSWORD), 300)
 
 
-def test_two_api_processes_share_the_limit_through_redis(start_api):
+def test_two_api_instances_share_the_limit_through_redis(start_api):
+    """Two apps with limiters of their own, as two processes have, meet one limit in Redis."""
     redis.Redis.from_url(REDIS_URL).ping()
     settings = {"redis_url": REDIS_URL, "login_limit_per_pair": 4}
     with start_api(**settings) as first, start_api(**settings) as second:
