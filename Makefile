@@ -17,7 +17,7 @@ endif
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression
+.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure
 
 $(UV_BOOTSTRAP)/bin/uv:
 	@echo "uv is not on PATH: installing uv $(UV_VERSION) from PyPI into $(UV_BOOTSTRAP)"
@@ -57,7 +57,7 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
@@ -83,6 +83,10 @@ bench-auth: setup
 ## What refusing erased people costs the collector: the suppression lookup vs the store.
 bench-suppression: setup
 	$(BIN)/python -m bench.suppression
+
+## Collector p50/p99 while attackers post reset tokens or wrong passwords, vs ingest alone.
+bench-reset-pressure: setup
+	$(BIN)/python -m bench.reset_pressure
 
 ## Export a 1 M-row day to Parquet vs pandas and raw COPY (BENCH_EXPORT_ARGS="--rows 10000000").
 bench-export: setup

@@ -15,8 +15,10 @@ import msgspec
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import JSONBody, QueryParameter
 
+from api.errors import problem_responses
 from everreach.accounts import (
     MAX_LENGTH,
     MIN_LENGTH,
@@ -28,12 +30,30 @@ from everreach.accounts import (
 from everreach.platform import ClientFault
 
 MAX_AUTH_BODY = 16_384
-Email = Annotated[str, msgspec.Meta(max_length=320)]
+
+
+def _documented(**schema: Any) -> dict[str, Any]:
+    """What the spec says of a field whose rule the domain checks with its own problem codes
+    (Litestar's `schema_extra`): the spec is truthful, the answers keep their codes."""
+    return {"extra": schema}
+
+
+Email = Annotated[
+    str, msgspec.Meta(max_length=320, extra_json_schema=_documented(format=OpenAPIFormat.EMAIL))
+]
+Password = Annotated[
+    str,
+    msgspec.Meta(extra_json_schema=_documented(min_length=MIN_LENGTH, max_length=MAX_LENGTH)),
+]
+ResetToken = Annotated[
+    str,
+    msgspec.Meta(max_length=256, extra_json_schema=_documented(pattern=r"^\s*[0-9a-fA-F]{64}\s*$")),
+]
 
 
 class Credentials(msgspec.Struct):
     email: Email
-    password: str
+    password: Password
 
 
 class ResetRequest(msgspec.Struct):
@@ -41,8 +61,8 @@ class ResetRequest(msgspec.Struct):
 
 
 class PerformReset(msgspec.Struct):
-    token: Annotated[str, msgspec.Meta(max_length=256)]
-    password: str
+    token: ResetToken
+    password: Password
 
 
 class TokenView(msgspec.Struct):
@@ -74,17 +94,34 @@ class AuthController(Controller):
     tags = ["accounts"]
     request_max_body_size = MAX_AUTH_BODY
 
-    @post("/signup", status_code=201, summary="Create an account (role user)")
+    @post(
+        "/signup",
+        status_code=201,
+        summary="Create an account (role user)",
+        responses=problem_responses(400, 409, 413, 503),
+    )
     async def signup(
         self, accounts: NamedDependency[Accounts], data: JSONBody[Credentials]
     ) -> Account:
         return await accounts.signup(data.email, data.password)
 
-    @post("/login", status_code=200, summary="Exchange email and password for a bearer token")
+    @post(
+        "/login",
+        status_code=200,
+        summary="Exchange email and password for a bearer token",
+        description=(
+            "Attempts are throttled per address and client, per client and per address (429 "
+            "with Retry-After); an unknown address and a wrong password get the same 401."
+        ),
+        responses=problem_responses(400, 401, 413, 429, 503),
+    )
     async def login(
-        self, accounts: NamedDependency[Accounts], data: JSONBody[Credentials]
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[Accounts],
+        data: JSONBody[Credentials],
     ) -> Response[TokenView]:
-        grant = await accounts.login(data.email, data.password)
+        grant = await accounts.login(data.email, data.password, _client_ip(request))
         view = TokenView(
             grant.access_token, grant.expires_in, grant.account.user_id, grant.account.role
         )
@@ -95,6 +132,7 @@ class AuthController(Controller):
         status_code=202,
         summary="Email a password-reset link",
         description="Always 202 with the same body, whether or not the address has an account.",
+        responses=problem_responses(400, 413, 503),
     )
     async def request_reset(
         self,
@@ -105,11 +143,19 @@ class AuthController(Controller):
         await resets.request(data.email, _client_ip(request))
         return RESET_REQUESTED
 
-    @post("/perform-reset", status_code=200, summary="Set a new password with a reset token")
+    @post(
+        "/perform-reset",
+        status_code=200,
+        summary="Set a new password with a reset token",
+        responses=problem_responses(400, 413, 429, 503),
+    )
     async def perform_reset(
-        self, resets: NamedDependency[PasswordResets], data: JSONBody[PerformReset]
+        self,
+        request: Request[Any, Any, Any],
+        resets: NamedDependency[PasswordResets],
+        data: JSONBody[PerformReset],
     ) -> Acknowledgement:
-        await resets.perform(data.token, data.password)
+        await resets.perform(data.token, data.password, _client_ip(request))
         return Acknowledgement(status="password_changed", detail="log in with the new password")
 
 

@@ -10,6 +10,7 @@ from litestar import Controller, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from api.errors import problem_responses
 from api.guards import require_admin
 from everreach.accounts import Account, Accounts
 
@@ -26,7 +27,11 @@ class AdminController(Controller):
     @put(
         "/users/{user_id:uuid}/role",
         summary="Set an account's role",
-        description="The account's earlier tokens stop working: it logs in again for the new role.",
+        description=(
+            "The account's earlier tokens stop working: it logs in again for the new role. "
+            "The last admin cannot be demoted (409)."
+        ),
+        responses=problem_responses(400, 401, 403, 404, 409, 503),
     )
     async def set_role(
         self,

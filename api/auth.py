@@ -2,13 +2,19 @@
 
 Authentication is optional on the collector, but a token that is present must be valid: an
 invalid, expired or tampered token is a 401, never a silent fall-back to anonymous. Valid means
-signed, unexpired, and not revoked: a token issued before its account's last password change, or
-carrying a role the account no longer has, is refused (`everreach.accounts.revocation`
-caches the lookup so the collector stays fast). Guards (`api.guards`) build on `optional_claims`.
+signed, unexpired, and not revoked: an account token whose account no longer exists, issued
+before its account's last password change, or carrying a role the account no longer has, is
+refused. A machine token (`"acct": false`, `everreach.accounts.tokens`) has no account to check
+and is worth the `user` role at most, whatever role it claims.
+
+The collector reads account states through `everreach.accounts.revocation`'s short cache so it
+stays fast; guarded routes (a person's data, admin work) pass `fresh=True` and read the database.
+Guards (`api.guards`) build on `optional_claims`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -25,7 +31,13 @@ def _challenge(reason: str) -> str:
     return f'Bearer error="invalid_token", error_description="{reason}"'
 
 
-async def optional_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Claims | None:
+def _refused(code: str, detail: str) -> ClientFault:
+    return ClientFault(401, code, detail, headers={"WWW-Authenticate": _challenge(code)})
+
+
+async def optional_claims(
+    connection: ASGIConnection[Any, Any, Any, Any], *, fresh: bool = False
+) -> Claims | None:
     """The verified claims of the request's bearer token, None without one, 401 if invalid."""
     header = connection.headers.get("authorization")
     if header is None:
@@ -40,20 +52,15 @@ async def optional_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Cla
     try:
         claims = services(connection).tokens.verify(header[len(_SCHEME) :].strip())
     except InvalidToken as exc:
-        raise ClientFault(
-            401,
-            exc.reason,
-            exc.detail,
-            headers={"WWW-Authenticate": _challenge(exc.reason)},
-        ) from exc
-    account = await services(connection).credentials.get(claims.sub)
-    if account is not None and (
-        claims.iat < account.password_changed_at or claims.role != account.role
-    ):
-        raise ClientFault(
-            401,
+        raise _refused(exc.reason, exc.detail) from exc
+    if not claims.account:
+        return dataclasses.replace(claims, role="user")
+    account = await services(connection).credentials.get(claims.sub, fresh=fresh)
+    if account is None:
+        raise _refused("account_not_found", "the account of this token no longer exists")
+    if claims.iat < account.password_changed_at or claims.role != account.role:
+        raise _refused(
             "token_revoked",
             "the account's password or role changed after this token was issued; log in again",
-            headers={"WWW-Authenticate": _challenge("token_revoked")},
         )
     return claims

@@ -9,19 +9,58 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from psycopg_pool import PoolTimeout
 
 from everreach.platform import INGEST_REJECTED_REQUESTS, ClientFault, RateLimiterUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request: a value breaks a rule; `field` names it when there is one",
+    401: "Missing, invalid or revoked credentials (bearer token, api_key or write key)",
+    403: "Authenticated, but not allowed (admins only)",
+    404: "Nothing with this identifier",
+    409: "Conflicts with the current state (a taken email, the last admin)",
+    413: "The body or a batch is larger than allowed",
+    415: "Unsupported content type or encoding",
+    422: "Well-formed but invalid: the detail names the JSON path of the fault",
+    429: "Rate-limited or throttled: retry after `Retry-After` seconds",
+    503: "A backing service is unreachable: retry after `Retry-After` seconds",
+}
 PROBLEM_TYPE_BASE = "https://everreach.dev/problems/"
 RETRY_AFTER_UNAVAILABLE_S = 5
 
 log = structlog.get_logger(__name__)
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+    retry_after_s: int | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI responses of an operation's error statuses, each a `Problem` document."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=_PROBLEM_DESCRIPTIONS[status],
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 def problem_response(

@@ -17,8 +17,8 @@ from everreach.platform import ClientFault
 
 
 async def required_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> Claims:
-    """The caller's verified claims; 401 without a token."""
-    claims = await optional_claims(connection)
+    """The caller's verified claims, checked against the database now; 401 without a token."""
+    claims = await optional_claims(connection, fresh=True)
     if claims is None:
         raise ClientFault(
             401,

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import AsyncConnectionPool
 
-from api.errors import problem_response
+from api.errors import problem_response, problem_responses
 
 
 class HealthController(Controller):
@@ -19,7 +19,7 @@ class HealthController(Controller):
     async def healthz(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/readyz", summary="The database answers", responses={})
+    @get("/readyz", summary="The database answers", responses=problem_responses(503))
     async def readyz(self, pool: NamedDependency[AsyncConnectionPool]) -> Response[Any]:
         try:
             async with pool.connection(timeout=2.0) as conn:

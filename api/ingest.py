@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 
 from api.auth import optional_claims
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
+from api.errors import problem_responses
 from api.openapi import json_body_operation
 from api.services import Services
 from everreach.collector import (
@@ -30,6 +31,7 @@ class IngestController(Controller):
         request_max_body_size=None,  # collector.payload caps the decoded size
         status_code=200,
         operation_class=json_body_operation(request_json_schema()),
+        responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
         summary="Collect one event or a batch",
         description=(
             'Body: an event `{"name", "props", "event_id"?, "anonymous_id"?, "timestamp"?, '

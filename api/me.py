@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from psycopg_pool import AsyncConnectionPool
 
+from api.errors import problem_responses
 from api.guards import required_claims
 from everreach.accounts import MAX_PAGE, EventsPage, user_events_page
 
@@ -21,6 +22,7 @@ class MeController(Controller):
         "/events",
         summary="The caller's events, newest first",
         description="Keyset pages: pass `next_cursor` back as `cursor` until it is null.",
+        responses=problem_responses(400, 401, 503),
     )
     async def events(
         self,

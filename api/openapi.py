@@ -53,6 +53,8 @@ def litestar_schema(node: dict[str, Any], defs: dict[str, Any]) -> Schema:
         values["items"] = litestar_schema(node["items"], defs)
     if "anyOf" in node:
         values["any_of"] = [litestar_schema(child, defs) for child in node["anyOf"]]
+    if "not" in node:
+        values["schema_not"] = litestar_schema(node["not"], defs)
     return Schema(**values)
 
 

@@ -14,8 +14,10 @@ from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
+from api.errors import problem_responses
+from api.openapi import json_body_operation
 from api.services import Services
-from everreach.collector import CaptureRequest, decode_capture
+from everreach.collector import CaptureRequest, capture_json_schema, decode_capture
 
 
 class CaptureResponse(IngestResponse, kw_only=True):
@@ -32,6 +34,8 @@ class PosthogCaptureController(Controller):
         ["/batch", "/e", "/i/v0/e", "/capture"],
         request_max_body_size=None,  # capped after decoding (everreach.collector.payload)
         status_code=200,
+        operation_class=json_body_operation(capture_json_schema()),
+        responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
         summary="PostHog capture API",
         description=(
             "PostHog's capture wire format: `{api_key, batch, sent_at}`, an array of events, or "

@@ -14,9 +14,10 @@ from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
-from api.errors import problem_response
+from api.errors import problem_response, problem_responses
+from api.openapi import json_body_operation
 from api.services import Services
-from everreach.collector import MESSAGE_TYPES, decode_segment
+from everreach.collector import MESSAGE_TYPES, decode_segment, segment_json_schema
 from everreach.platform import ClientFault
 
 
@@ -31,25 +32,23 @@ def _segment_fault(request: Request[Any, Any, Any], exc: ClientFault) -> Respons
     return problem_response(exc.status, exc.code, exc.detail, headers=exc.headers, extra=extra)
 
 
+_DESCRIPTION = (
+    "Write key as HTTP Basic user name or `writeKey` in the body; it must be one of "
+    "EVERREACH_SEGMENT_WRITE_KEYS. At most 32 KB per message and 500 KB per request. track "
+    "messages are plan events; the other calls are SDK system events."
+)
+_PROBLEMS = problem_responses(400, 401, 413, 415, 422, 429, 503)
+_SINGLE_CALLS = [call for call in MESSAGE_TYPES if call != "track"]
+
+
 class SegmentController(Controller):
     path = "/v1"
     tags = ["collector: Segment"]
     exception_handlers = {ClientFault: _segment_fault}
+    request_max_body_size = None  # capped after decoding (everreach.collector.payload)
 
-    @post(
-        [f"/{call}" for call in ("batch", *MESSAGE_TYPES)],
-        request_max_body_size=None,  # capped after decoding (everreach.collector.payload)
-        status_code=200,
-        summary="Segment HTTP tracking API",
-        description=(
-            "Segment's wire format: `{batch: [messages], sentAt}` on /v1/batch, one message on "
-            "the single calls. Write key as HTTP Basic user name or `writeKey` in the body; it "
-            "must be one of EVERREACH_SEGMENT_WRITE_KEYS. At most 32 KB per message and 500 KB "
-            "per request. track messages are plan events; the other calls are SDK system events."
-        ),
-    )
-    async def receive(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    async def _receive(
+        self, request: Request[Any, Any, Any], services: Services
     ) -> Response[SegmentResponse]:
         settings = services.settings
         body = await read_body(request, settings.segment_max_batch_bytes)
@@ -64,3 +63,42 @@ class SegmentController(Controller):
         )
         results = await collect(services, submission, context)
         return Response(SegmentResponse(**summarise(results)))
+
+    @post(
+        "/batch",
+        status_code=200,
+        summary="Segment HTTP tracking API: a batch of messages",
+        description="`{batch: [messages], sentAt, writeKey?}`. " + _DESCRIPTION,
+        operation_class=json_body_operation(segment_json_schema("batch")),
+        responses=_PROBLEMS,
+    )
+    async def batch(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[SegmentResponse]:
+        return await self._receive(request, services)
+
+    @post(
+        "/track",
+        status_code=200,
+        summary="Segment HTTP tracking API: one track call",
+        description="One message naming its `event`. " + _DESCRIPTION,
+        operation_class=json_body_operation(segment_json_schema("track")),
+        responses=_PROBLEMS,
+    )
+    async def track(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[SegmentResponse]:
+        return await self._receive(request, services)
+
+    @post(
+        [f"/{call}" for call in _SINGLE_CALLS],
+        status_code=200,
+        summary="Segment HTTP tracking API: one identify, alias, page, screen or group call",
+        description="One message of the endpoint's type. " + _DESCRIPTION,
+        operation_class=json_body_operation(segment_json_schema("identify")),
+        responses=_PROBLEMS,
+    )
+    async def call(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[SegmentResponse]:
+        return await self._receive(request, services)

@@ -32,6 +32,7 @@ from everreach.accounts import (
     ResetLimits,
     TokenCodec,
     build_backend,
+    login_limits,
 )
 from everreach.forwarding import forward_destinations, forwarding_in_background
 from everreach.plan import TrackingPlan
@@ -90,7 +91,10 @@ def services_lifespan(
             )
             for each in (limiter, per_email, per_ip):
                 stack.push_async_callback(each.aclose)
-            hasher = await asyncio.to_thread(PasswordHasher)  # hashes its decoy: off the loop
+            logins = login_limits(settings, settings.redis_url)
+            stack.push_async_callback(logins.aclose)
+            # hashes its decoy: off the loop
+            hasher = await asyncio.to_thread(PasswordHasher, settings.password_hash_concurrency)
             credentials = AccountStates(pool, settings.credentials_cache_s)
             jobs = JobQueue()
             jobs.start()
@@ -102,7 +106,7 @@ def services_lifespan(
                 limiter=limiter,
                 tokens=tokens,
                 forward_to=forward_destinations(settings),
-                accounts=Accounts(pool, hasher, tokens, credentials),
+                accounts=Accounts(pool, hasher, tokens, credentials, logins),
                 resets=PasswordResets(
                     pool,
                     hasher,

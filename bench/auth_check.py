@@ -4,7 +4,7 @@ Every authenticated request asks whether its token was issued before the account
 change (`everreach.accounts.revocation`). Three runs against the same API build, same database, one
 process each, single-event `POST /v1/ingest` requests sent one after another:
 
-- baseline: the token's subject has no account (nothing to look up beyond the cache's miss path)
+- baseline: a machine token (`"acct": false`: no account, nothing to look up)
 - cached: a real account's token, lookups cached (the default, 5 s)
 - uncached: a real account's token, `EVERREACH_CREDENTIALS_CACHE_S=0` (a query per request)
 
@@ -61,7 +61,11 @@ def measure(database_url: str, home: Path, cache_s: float, real_account: bool, n
         api_subprocess(args, env, port, cwd=REPO),
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
     ):
-        token = account_token(client) if real_account else TokenCodec(SECRET).issue("bench-anon")
+        token = (
+            account_token(client)
+            if real_account
+            else TokenCodec(SECRET).issue("bench-anon", account=False)
+        )
         headers = {"authorization": f"Bearer {token}"}
         for _ in range(50):  # warm-up: pool connections, caches
             client.post("/v1/ingest", json=event(), headers=headers).raise_for_status()

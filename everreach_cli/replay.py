@@ -45,7 +45,7 @@ async def _send(
 ) -> None:
     headers = {"content-type": "application/json"}
     if request.user_id:
-        headers["authorization"] = f"Bearer {tokens.issue(request.user_id)}"
+        headers["authorization"] = f"Bearer {tokens.issue(request.user_id, account=False)}"
     # The generator stamps `sent_at` when the phone would have sent each request, days ago. We
     # send it now, as a phone with a correct clock flushing its backlog does: stamping the real
     # send time keeps the clock-skew correction from moving the whole history to today.

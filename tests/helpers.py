@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from everreach.accounts.tokens import TokenCodec
 
 
@@ -27,6 +29,22 @@ def event(name: str, props: dict[str, Any] | None = None, **fields: Any) -> dict
 
 
 def bearer(tokens: TokenCodec, user_id: str, role: str = "user") -> dict[str, str]:
+    """A machine token for `user_id` (no account behind it, so never more than a user)."""
+    return {"authorization": f"Bearer {tokens.issue(user_id, role=role, account=False)}"}
+
+
+def account_bearer(tokens: TokenCodec, database_url: str, role: str = "user") -> dict[str, str]:
+    """The token of a new account with `role`, inserted straight into `users` (no Argon2 work).
+
+    Its password changed a minute ago, so a token issued now is not older than the change.
+    """
+    user_id = new_id()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (user_id, email, password_hash, role, password_changed_at) "
+            "VALUES (%s, %s, 'no password', %s, now() - interval '1 minute')",
+            (user_id, f"{user_id}@example.com", role),
+        )
     return {"authorization": f"Bearer {tokens.issue(user_id, role=role)}"}
 
 

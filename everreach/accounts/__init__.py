@@ -10,7 +10,13 @@ from everreach.accounts.password_reset import PasswordResets, ResetLimits, parse
 from everreach.accounts.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from everreach.accounts.revocation import AccountStates
 from everreach.accounts.tokens import Claims, InvalidToken, TokenCodec, signing_key
-from everreach.accounts.users import Account, Accounts, create_admin_account
+from everreach.accounts.users import (
+    Account,
+    Accounts,
+    LoginLimits,
+    create_admin_account,
+    login_limits,
+)
 
 __all__ = [
     "MAX_LENGTH",
@@ -23,6 +29,7 @@ __all__ = [
     "EventsPage",
     "InvalidToken",
     "JobQueue",
+    "LoginLimits",
     "Mailer",
     "PasswordHasher",
     "PasswordResets",
@@ -30,6 +37,7 @@ __all__ = [
     "TokenCodec",
     "build_backend",
     "create_admin_account",
+    "login_limits",
     "parse_token",
     "signing_key",
     "user_events_page",

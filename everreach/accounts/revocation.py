@@ -1,15 +1,18 @@
 """What the token check needs to know about an account, cached briefly per process.
 
 A signature proves who issued a token, not that it is still good: after a password reset every
-token issued before it must stop working (ASVS 7.4.1/6.3.x), and after a role change the role
-claim is stale. The check compares the token's `iat` and `role` with the account's
-`password_changed_at` and `role`. Every authenticated collector request asks, so answers are
-cached for `ttl_s` seconds (`EVERREACH_CREDENTIALS_CACHE_S`): within this process a reset or role
-change evicts the entry at once; another API process may accept a revoked token for at most
-`ttl_s` more seconds.
+token issued before it must stop working (ASVS 7.4.1/6.3.x), after a role change the role claim
+is stale, and once the account is deleted nothing it was issued is good. The check compares the
+token's `iat` and `role` with the account's `password_changed_at` and `role`, and refuses an
+account token whose account does not exist.
 
-Tokens whose subject has no account (not a uuid, or no users row: machine-issued tokens for
-synthetic traffic) have nothing to be revoked by and keep what their signed claims say.
+Only existing accounts are cached: "no such account" is never remembered, so a token whose account
+was deleted is refused on the first request after its cache entry, and an account that does not
+exist yet is seen as soon as it does. Positive answers are cached for `ttl_s` seconds
+(`EVERREACH_CREDENTIALS_CACHE_S`) for the collector, whose every authenticated request asks;
+within this process a reset, role change or deletion evicts the entry at once. Routes that read
+a person's data or act as an admin ask with `fresh=True`, which reads the database every time, so
+no process lets a deleted account, a demoted admin or a revoked token in there even for `ttl_s`.
 """
 
 from __future__ import annotations
@@ -36,16 +39,16 @@ class AccountState:
 
 
 class AccountStates:
-    """`AccountState` by subject, read through a TTL cache (negative answers cached too)."""
+    """`AccountState` by subject, read through a TTL cache of existing accounts only."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], ttl_s: float) -> None:
         self._pool = pool
-        self._cache: TTLCache[str, AccountState | None] = TTLCache(MAX_CACHED_ACCOUNTS, ttl_s)
+        self._cache: TTLCache[str, AccountState] = TTLCache(MAX_CACHED_ACCOUNTS, ttl_s)
 
-    async def get(self, sub: str) -> AccountState | None:
-        """The account's state, or None when the subject has no account."""
-        if sub in self._cache:
-            return self._cache[sub]
+    async def get(self, sub: str, *, fresh: bool = False) -> AccountState | None:
+        """The account's state, or None when the subject has no account (never cached)."""
+        if not fresh and (cached := self._cache.get(sub)) is not None:
+            return cached
         try:
             user_id = uuid.UUID(sub)
         except ValueError:
@@ -53,7 +56,10 @@ class AccountStates:
         async with self._pool.connection() as conn, as_service(conn):
             cursor = await conn.execute(query("account_state"), {"user_id": user_id})
             row = await cursor.fetchone()
-        state = AccountState(row[0], row[1].timestamp()) if row else None
+        if row is None:
+            self._cache.pop(sub, None)
+            return None
+        state = AccountState(row[0], row[1].timestamp())
         self._cache[sub] = state
         return state
 

@@ -3,6 +3,11 @@
 PyJWT does the cryptography; this module pins the one algorithm we accept (so `alg: none` and
 algorithm-confusion tokens fail) and requires every claim we rely on, so that a token missing
 `sub` can never authenticate as "nobody in particular".
+
+A token stands for an account (log-in issues those), unless it says `"acct": false`: a machine
+token that a holder of the signing key mints for an identity with no account (the synthetic
+traffic of the demo). The API refuses an account token whose account is gone, and gives a
+machine token no more than the `user` role whatever its claims say (see `api.auth`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class Claims:
     role: str
     iat: float
     exp: float
+    account: bool = True  # False for a machine token (`"acct": false`)
 
 
 def signing_key(settings: Settings) -> str:
@@ -56,15 +62,26 @@ class TokenCodec:
         self._key = key
         self.ttl_s = ttl_s
 
-    def issue(self, sub: str, role: str = "user", now: float | None = None) -> str:
+    def issue(
+        self, sub: str, role: str = "user", now: float | None = None, *, account: bool = True
+    ) -> str:
         """A signed token; `iat` keeps milliseconds (RFC 7519 allows non-integer NumericDates).
+
+        `account=False` mints a machine token (module docstring).
 
         Whole seconds would make a password reset ambiguous: a token issued in the same second
         as the reset could not be told apart from one issued just after it (see `api.auth`).
         Floored, so a token never looks newer than it is.
         """
         issued = math.floor((now if now is not None else time.time()) * 1000) / 1000
-        payload = {"sub": sub, "role": role, "iat": issued, "exp": round(issued + self.ttl_s, 3)}
+        payload: dict[str, object] = {
+            "sub": sub,
+            "role": role,
+            "iat": issued,
+            "exp": round(issued + self.ttl_s, 3),
+        }
+        if not account:
+            payload["acct"] = False
         return jwt.encode(payload, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Claims:
@@ -86,4 +103,10 @@ class TokenCodec:
         if not isinstance(sub, str) or not sub:
             raise InvalidToken("token_claim_missing", "the token has no subject")
         role = payload.get("role", "user")
-        return Claims(sub=sub, role=str(role), iat=float(payload["iat"]), exp=float(payload["exp"]))
+        return Claims(
+            sub=sub,
+            role=str(role),
+            iat=float(payload["iat"]),
+            exp=float(payload["exp"]),
+            account=payload.get("acct", True) is not False,
+        )

@@ -30,8 +30,16 @@ from everreach.collector.quarantine_replay import (
     quarantine_status,
     replay_quarantine,
 )
-from everreach.collector.sdk_formats.posthog import CaptureRequest, decode_capture
-from everreach.collector.sdk_formats.segment import MESSAGE_TYPES, decode_segment
+from everreach.collector.sdk_formats.posthog import (
+    CaptureRequest,
+    capture_json_schema,
+    decode_capture,
+)
+from everreach.collector.sdk_formats.segment import (
+    MESSAGE_TYPES,
+    decode_segment,
+    segment_json_schema,
+)
 from everreach.collector.submission import COLLECTOR_SOURCE, Submission, prepare_submission
 from everreach.collector.submission_store import store_submission
 from everreach.collector.suppressed_events import withhold_suppressed
@@ -51,6 +59,7 @@ __all__ = [
     "ReplaySelection",
     "RequestContext",
     "Submission",
+    "capture_json_schema",
     "decode_capture",
     "decode_request",
     "decode_segment",
@@ -64,6 +73,7 @@ __all__ = [
     "read_capped",
     "replay_quarantine",
     "request_json_schema",
+    "segment_json_schema",
     "store_submission",
     "withhold_suppressed",
 ]

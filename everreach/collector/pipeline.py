@@ -17,9 +17,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from everreach.collector.client_time import as_utc, corrected_occurred_at
+from everreach.collector.client_time import ClientTimeOutOfRange, as_utc, corrected_occurred_at
 from everreach.collector.wire import WireEvent
 from everreach.plan import TrackingPlan, Violation
+from everreach.platform.problems import ClientFault
 from everreach.privacy import pii
 
 AUTH_REQUIRED = "auth_required"
@@ -138,7 +139,7 @@ def prepare_event(
         user_id=item.user_id,
         anonymous_id=anonymous_id,
         occurred_at=occurred_at,
-        sent_at=as_utc(sent_at) if sent_at else None,
+        sent_at=as_utc(sent_at, "sent_at") if sent_at else None,
         context=_context(event),
         client_ip=request.client_ip,
         properties=properties,  # type: ignore[arg-type]
@@ -155,18 +156,30 @@ def prepare_events(
     skew_threshold_s: float,
     max_text_chars: int,
 ) -> list[PreparedEvent]:
-    """Prepare every event of a request, marking repeated event_ids within it."""
+    """Prepare every event of a request, marking repeated event_ids within it.
+
+    A client time out of range refuses the whole request (422 naming the field and the event),
+    as any other malformed field does: a request is stored whole or not at all.
+    """
     prepared: list[PreparedEvent] = []
     seen: set[uuid.UUID] = set()
-    for item in items:
-        event = prepare_event(
-            item,
-            request,
-            batch_sent_at,
-            plan,
-            skew_threshold_s=skew_threshold_s,
-            max_text_chars=max_text_chars,
-        )
+    for index, item in enumerate(items):
+        try:
+            event = prepare_event(
+                item,
+                request,
+                batch_sent_at,
+                plan,
+                skew_threshold_s=skew_threshold_s,
+                max_text_chars=max_text_chars,
+            )
+        except ClientTimeOutOfRange as exc:
+            raise ClientFault(
+                422,
+                "timestamp_out_of_range",
+                f"event {index}: {exc}; nothing was stored",
+                extra={"field": exc.field, "event_index": index},
+            ) from exc
         event.duplicate_in_request = event.event_id in seen
         seen.add(event.event_id)
         prepared.append(event)

@@ -17,6 +17,9 @@ from everreach.platform.problems import ClientFault
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 EventName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 MAX_PROPERTY_DEPTH = 32
+# A client time: RFC 3339 in the published schema (msgspec documents a datetime as a bare string
+# because it also reads times without an offset, which it takes as UTC).
+ClientTime = Annotated[datetime, msgspec.Meta(extra_json_schema={"format": "date-time"})]
 
 
 class WireEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -26,8 +29,8 @@ class WireEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     props: dict[str, Any] = msgspec.field(default_factory=dict)
     event_id: uuid.UUID | None = None
     anonymous_id: ShortText | None = None
-    timestamp: datetime | None = None
-    sent_at: datetime | None = None
+    timestamp: ClientTime | None = None
+    sent_at: ClientTime | None = None
     platform: ShortText | None = None
     app_build: ShortText | None = None
     device_model: ShortText | None = None
@@ -37,7 +40,7 @@ class WireBatch(msgspec.Struct, forbid_unknown_fields=False):
     """`{"batch": [...], "sent_at": ...}`, decoded straight from the JSON text (the fast path)."""
 
     batch: list[WireEvent]
-    sent_at: datetime | None = None
+    sent_at: ClientTime | None = None
 
 
 _BATCH_DECODER = msgspec.json.Decoder(WireBatch)
@@ -176,10 +179,12 @@ class WireBatch(msgspec.Struct, kw_only=True):
     """`{"batch": [...]}`: documents the batch form (decoding goes through `decode_request`)."""
 
     batch: Annotated[list[WireEvent], msgspec.Meta(min_length=1, max_length=1000)]
-    sent_at: datetime | None = None
+    sent_at: ClientTime | None = None
 
 
 def request_json_schema() -> dict[str, Any]:
     """JSON Schema of a collector body: one event or a batch (for the OpenAPI document)."""
     (event, batch), components = msgspec.json.schema_components([WireEvent, WireBatch])
+    # A body with `batch` is a batch, whatever else it holds: an event never has that key.
+    components["WireEvent"]["not"] = {"required": ["batch"]}
     return {"anyOf": [event, batch], "$defs": components}

@@ -23,7 +23,12 @@ from everreach.datasets.labels import (
     label_history,
     store_labels,
 )
-from everreach.datasets.ml_dump import ExportRequest, export_ml_dump
+from everreach.datasets.ml_dump import MAX_DAYS as MAX_EXPORT_DAYS
+from everreach.datasets.ml_dump import (
+    ExportRequest,
+    export_file_blocks,
+    export_ml_dump,
+)
 from everreach.datasets.partitions import (
     DatasetStore,
     Manifest,
@@ -45,10 +50,13 @@ from everreach.datasets.sql_models import (
     materialize,
     qualified,
 )
+from everreach.datasets.tabular_writer import FORMATS as EXPORT_FORMATS
 
 __all__ = [
     "ALERTS",
     "DISLIKE_RATE",
+    "EXPORT_FORMATS",
+    "MAX_EXPORT_DAYS",
     "SCHEMA",
     "Alert",
     "DatasetStore",
@@ -64,6 +72,7 @@ __all__ = [
     "count_partition",
     "data_days",
     "dislike_rates",
+    "export_file_blocks",
     "export_ml_dump",
     "judge",
     "label_chart_parts",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from importlib.metadata import version
@@ -59,6 +59,7 @@ CSV = "part-00000.csv"
 CSV_TREE = "csv"
 MANIFEST_TREE = "manifests"
 COPY_BLOCK_BYTES = 8 << 20
+EXPORTS = "exports"  # the folder of ML dumps under the root
 
 Presigner = Callable[[str, str, int], str]
 """(bucket, key, ttl seconds) -> URL."""
@@ -115,10 +116,14 @@ class DatasetStore:
         """Where a human or another tool finds the file: `s3://...` or a local path."""
         return "/".join((self.uri, *parts))
 
-    def url(self, *parts: str, ttl_s: int) -> str:
-        """A URL to download the file: presigned on S3, `file://` locally."""
+    def presigned_url(self, *parts: str, ttl_s: int) -> str | None:
+        """A presigned URL to download the file from S3; None on a local root.
+
+        A local file has no URL a client could use (a `file://` URL would only reveal the
+        server's folders): the API serves it itself (`iter_bytes`).
+        """
         if not self.is_s3:
-            return Path(self.path(*parts)).as_uri()
+            return None
         if self.presign is None:
             raise RuntimeError("this S3 store has no presigner")
         bucket, _, key = self.path(*parts).partition("/")
@@ -141,6 +146,12 @@ class DatasetStore:
         if not self.is_s3:
             self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
         return self.fs.open_output_stream(target)
+
+    def iter_bytes(self, *parts: str) -> Iterator[bytes]:
+        """The file in blocks, for streaming a download; FileNotFoundError when it is absent."""
+        with self.fs.open_input_stream(self.path(*parts)) as stream:
+            while block := stream.read(COPY_BLOCK_BYTES):
+                yield block
 
     def read_bytes(self, *parts: str) -> bytes:
         with self.fs.open_input_stream(self.path(*parts)) as stream:
@@ -342,7 +353,7 @@ def export_query(
             written = write_csv(conn, query, local)
         else:
             written = write_json_lines(conn, query, local)
-        store.put(local, "exports", file_name)
+        store.put(local, EXPORTS, file_name)
     return ExportFile(file_name, written.rows, written.sha256, written.bytes)
 
 

@@ -27,3 +27,14 @@ class ClientFault(Exception):
         self.detail = detail
         self.headers = headers or {}
         self.extra = extra or {}
+
+
+def too_many_requests(code: str, detail: str, retry_after_s: int) -> ClientFault:
+    """A 429 that says when to come back, in the header and in the body."""
+    return ClientFault(
+        429,
+        code,
+        detail,
+        headers={"Retry-After": str(retry_after_s)},
+        extra={"retry_after_s": retry_after_s},
+    )

@@ -65,6 +65,19 @@ class Settings(BaseSettings):
         default=5.0, description="How long a process trusts its cached password_changed_at/role."
     )
     reset_token_ttl_s: int = 1800
+    # Log-in throttling (everreach.accounts.users): attempts per account from one client, per
+    # client across accounts, and per account from everywhere; short windows, so a lockout ends
+    # soon (Retry-After says when).
+    login_limit_per_pair: int = Field(default=10, ge=1, description="Per account and client IP.")
+    login_limit_per_ip: int = Field(default=30, ge=1, description="Per client IP, all accounts.")
+    login_limit_window_s: int = Field(default=60, ge=1)
+    login_limit_per_account: int = Field(default=50, ge=1, description="Per account, all IPs.")
+    login_limit_account_window_s: int = Field(default=900, ge=1)
+    password_hash_concurrency: int = Field(
+        default=1,
+        ge=1,
+        description="Argon2 hashes computed at once per process; the rest wait their turn.",
+    )
     reset_limit_per_email: int = 5
     reset_limit_per_ip: int = 30
     reset_limit_window_s: int = 900

@@ -35,11 +35,22 @@ def accepted_keys(setting: str) -> frozenset[str]:
     return frozenset(key.strip() for key in setting.split(",") if key.strip())
 
 
-def require_known_keys(found: set[str], accepted: frozenset[str], *, what: str, env: str) -> None:
-    """Refuse (401) a request whose keys are missing or not configured."""
+def require_known_keys(found: list[Any], accepted: frozenset[str], *, what: str, env: str) -> None:
+    """Refuse (401) a request whose keys are missing, not strings, or not configured.
+
+    `found` holds the keys as the body gave them: JSON can put a list or an object where a key
+    belongs, and such a value is refused by name rather than trusted to be text.
+    """
     if not found:
         raise ClientFault(401, f"missing_{what}", f"the request carries no {what}")
-    unknown = found - accepted
+    if not all(isinstance(key, str) and key for key in found):
+        raise ClientFault(
+            401,
+            f"invalid_{what}",
+            f"`{what}` must be a non-empty string",
+            extra={"field": what},
+        )
+    unknown = set(found) - accepted
     if unknown:
         hint = "" if accepted else f"; none is configured (set {env})"
         raise ClientFault(401, f"invalid_{what}", f"{what} is not a configured key{hint}")

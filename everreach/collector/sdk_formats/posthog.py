@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 import msgspec
@@ -49,7 +49,15 @@ from everreach.collector.sdk_formats.common import (
     stringify_id,
 )
 from everreach.collector.submission import IdentityClaim, Submission
-from everreach.collector.wire import EventName, WireEvent, check_batch_size, convert, parse_json
+from everreach.collector.wire import (
+    ClientTime,
+    EventName,
+    WireEvent,
+    check_batch_size,
+    convert,
+    parse_json,
+)
+from everreach.platform.integers import parse_bounded_int
 from everreach.platform.problems import ClientFault
 
 SOURCE = "posthog"
@@ -57,6 +65,10 @@ PROJECT_KEYS_ENV = "EVERREACH_POSTHOG_PROJECT_KEYS"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _EARLIEST_SENT_AT_MS = 1_577_836_800_000  # 2020-01-01: smaller `_` values are seconds, ignored
+_LATEST_SENT_AT_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last datetime
+# `offset` is how long ago (ms) the event happened: never negative, and a century covers any
+# queue an SDK keeps; the bound keeps `received_at - offset` inside a datetime's range.
+MAX_OFFSET_MS = 100 * 366 * 86_400_000
 
 
 class PosthogEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -65,11 +77,39 @@ class PosthogEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     event: EventName
     distinct_id: Identifier | None = None
     properties: dict[str, Any] = msgspec.field(default_factory=dict)
-    timestamp: datetime | None = None
+    timestamp: ClientTime | None = None
     uuid: str | None = None
-    offset: int | None = None
+    offset: Annotated[int, msgspec.Meta(ge=0, le=MAX_OFFSET_MS)] | None = None
     set: dict[str, Any] | None = msgspec.field(default=None, name="$set")
     set_once: dict[str, Any] | None = msgspec.field(default=None, name="$set_once")
+
+
+class KeyedPosthogEvent(PosthogEvent, kw_only=True, forbid_unknown_fields=False):
+    """One event sent alone (`/capture/`), or in an array (posthog-js), carrying the key."""
+
+    api_key: str | None = None
+    token: str | None = None
+
+
+class PosthogBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """`{api_key, batch, sent_at}`: documents the batch form (decoding goes through
+    `decode_capture`, which also reads the other shapes and encodings)."""
+
+    api_key: str
+    batch: Annotated[list[PosthogEvent], msgspec.Meta(min_length=1, max_length=1000)]
+    sent_at: ClientTime | None = None
+
+
+def capture_json_schema() -> dict[str, Any]:
+    """JSON Schema of a capture body: a batch, an array of events or one event."""
+    (batch, events, event), components = msgspec.json.schema_components(
+        [
+            PosthogBatch,
+            Annotated[list[KeyedPosthogEvent], msgspec.Meta(min_length=1, max_length=1000)],
+            KeyedPosthogEvent,
+        ]
+    )
+    return {"anyOf": [batch, events, event], "$defs": components}
 
 
 @dataclass(frozen=True)
@@ -126,11 +166,17 @@ def decode_json(capture: CaptureRequest, limit: int) -> Any:
 
 
 def _query_sent_at(query: Mapping[str, str]) -> datetime | None:
-    """posthog-js's `_` query parameter: when it sent the request, in epoch milliseconds."""
-    try:
-        millis = int(query.get("_", ""))
-    except ValueError:
+    """posthog-js's `_` query parameter: when it sent the request, in epoch milliseconds.
+
+    Absent, empty or before 2020 (seconds, not milliseconds) means unknown; anything but ASCII
+    digits, or past year 9999, is a 400 naming `_`.
+    """
+    raw = query.get("_", "")
+    if not raw:
         return None
+    millis = parse_bounded_int(
+        raw, name="_", low=0, high=_LATEST_SENT_AT_MS, code="invalid_query_parameter"
+    )
     if millis < _EARLIEST_SENT_AT_MS:
         return None
     return datetime.fromtimestamp(millis / 1000, UTC)
@@ -161,14 +207,17 @@ def _event_key(raw: Any) -> Any:
     return raw.get("api_key") or raw.get("token") or props_key
 
 
-def _project_keys(envelope: dict[str, Any], raw_events: list[Any]) -> set[str]:
-    """The body's key, else every event's (posthog-js puts it in each event's properties)."""
+def _project_keys(envelope: dict[str, Any], raw_events: list[Any]) -> list[Any]:
+    """The body's key, else every event's (posthog-js puts it in each event's properties).
+
+    Values as given (any JSON type): `require_known_keys` refuses those that are not text.
+    """
     body_key = envelope.get("api_key") or envelope.get("token")
-    if isinstance(body_key, str) and body_key:
-        return {body_key}
-    keys = {_event_key(raw) for raw in raw_events}
-    if not all(isinstance(key, str) and key for key in keys):
-        return set()  # an event without a key: the request as a whole carries none
+    if body_key:
+        return [body_key]
+    keys = [_event_key(raw) for raw in raw_events]
+    if not all(keys):
+        return []  # an event without a key: the request as a whole carries none
     return keys
 
 

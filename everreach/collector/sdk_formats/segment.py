@@ -34,7 +34,7 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -48,7 +48,14 @@ from everreach.collector.sdk_formats.common import (
     stringify_id,
 )
 from everreach.collector.submission import IdentityClaim, Submission
-from everreach.collector.wire import EventName, WireEvent, check_batch_size, convert, parse_json
+from everreach.collector.wire import (
+    ClientTime,
+    EventName,
+    WireEvent,
+    check_batch_size,
+    convert,
+    parse_json,
+)
 from everreach.platform.problems import ClientFault
 
 SOURCE = "segment"
@@ -58,10 +65,9 @@ MESSAGE_TYPES: tuple[str, ...] = get_args(MessageType)
 _json = msgspec.json.Encoder()
 
 
-class SegmentMessage(msgspec.Struct, kw_only=True, rename="camel"):
-    """One Segment message (camelCase on the wire); unknown fields are ignored."""
+class MessageFields(msgspec.Struct, kw_only=True, rename="camel"):
+    """What every Segment message may carry besides its type (camelCase on the wire)."""
 
-    type: MessageType
     message_id: str | None = None
     user_id: Identifier | None = None
     anonymous_id: Identifier | None = None
@@ -69,12 +75,72 @@ class SegmentMessage(msgspec.Struct, kw_only=True, rename="camel"):
     group_id: Identifier | None = None
     event: EventName | None = None
     name: str | None = None
-    timestamp: datetime | None = None
-    original_timestamp: datetime | None = None
-    sent_at: datetime | None = None
+    timestamp: ClientTime | None = None
+    original_timestamp: ClientTime | None = None
+    sent_at: ClientTime | None = None
     properties: dict[str, Any] = msgspec.field(default_factory=dict)
     traits: dict[str, Any] = msgspec.field(default_factory=dict)
     context: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SegmentMessage(MessageFields, kw_only=True, rename="camel"):
+    """One Segment message; unknown fields are ignored."""
+
+    type: MessageType
+
+
+# Documentation of the bodies (decoding goes through `decode_segment`): the schema a client can
+# trust, with the rules JSON Schema can say: a track call names its event, a batch is not empty.
+class _TrackFields(MessageFields, kw_only=True, rename="camel"):
+    event: EventName
+
+
+class TrackMessage(_TrackFields, kw_only=True, rename="camel", tag="track", tag_field="type"):
+    """A `track` message in a batch."""
+
+
+class CallMessage(MessageFields, kw_only=True, rename="camel", tag_field="type"):
+    """An `identify`, `alias`, `page`, `screen` or `group` message in a batch."""
+
+
+_CALL_MESSAGES = [
+    msgspec.defstruct(f"{call.capitalize()}Message", [], bases=(CallMessage,), tag=call)
+    for call in MESSAGE_TYPES
+    if call != "track"
+]
+
+
+class SegmentBatch(msgspec.Struct, kw_only=True, rename="camel"):
+    batch: Annotated[list[Any], msgspec.Meta(min_length=1, max_length=1000)]
+    sent_at: ClientTime | None = None
+    write_key: str | None = None
+    context: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class TrackCall(_TrackFields, kw_only=True, rename="camel"):
+    """`/v1/track`: one track message."""
+
+    write_key: str | None = None
+
+
+class SingleCall(MessageFields, kw_only=True, rename="camel"):
+    """`/v1/identify`, `/v1/alias`, `/v1/page`, `/v1/screen`, `/v1/group`: one message."""
+
+    write_key: str | None = None
+
+
+def segment_json_schema(call: str) -> dict[str, Any]:
+    """JSON Schema of the body of `/v1/<call>` (`batch` or a message type)."""
+    if call == "batch":
+        (batch, *messages), components = msgspec.json.schema_components(
+            [SegmentBatch, TrackMessage, *_CALL_MESSAGES]
+        )
+        components["SegmentBatch"]["properties"]["batch"]["items"] = {"anyOf": messages}
+        return {**batch, "$defs": components}
+    (schema,), components = msgspec.json.schema_components(
+        [TrackCall if call == "track" else SingleCall]
+    )
+    return {**schema, "$defs": components}
 
 
 def basic_auth_user(authorization: str | None) -> str | None:
@@ -95,15 +161,18 @@ def basic_auth_user(authorization: str | None) -> str | None:
 
 def _write_keys(
     obj: dict[str, Any], raw_messages: list[Any], authorization: str | None
-) -> set[str]:
-    """The header's key, else the body's `writeKey`, else every message's (all must have one)."""
+) -> list[Any]:
+    """The header's key, else the body's `writeKey`, else every message's (all must have one).
+
+    Values as given (any JSON type): `require_known_keys` refuses those that are not text.
+    """
     key = basic_auth_user(authorization) or obj.get("writeKey")
-    if isinstance(key, str) and key:
-        return {key}
-    keys = {raw.get("writeKey") if isinstance(raw, dict) else None for raw in raw_messages}
-    if not all(isinstance(k, str) and k for k in keys):
-        return set()
-    return keys  # type: ignore[return-value]
+    if key:
+        return [key]
+    keys = [raw.get("writeKey") if isinstance(raw, dict) else None for raw in raw_messages]
+    if not all(keys):
+        return []
+    return keys
 
 
 def _check_sizes(raw_messages: list[Any], path: str, max_event_bytes: int) -> None:

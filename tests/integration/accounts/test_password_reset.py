@@ -24,6 +24,7 @@ import pytest
 from api.server import api_subprocess, free_port
 from everreach.accounts import password_reset
 from everreach.accounts.background import JobQueue
+from everreach.accounts.passwords import PasswordHasher
 from tests.helpers import event
 from tests.mail_capture import (
     file_mails,
@@ -404,3 +405,31 @@ def test_a_failed_send_is_logged_without_the_token_and_the_answer_is_unchanged(
     token = reset_link(attempt["text"])[1]
     assert "mail not sent" in log and "Resend answered HTTP 500" in log
     assert token not in log and email not in log
+
+
+def test_perform_checks_the_token_before_hashing_and_is_rate_limited(
+    start_api, tmp_path, monkeypatch
+):
+    counts: Counter[str] = Counter()
+    monkeypatch.setattr(
+        PasswordHasher, "hash", counting_async(PasswordHasher.hash, counts, "argon2")
+    )
+    with start_api(home=tmp_path, reset_limit_per_ip=3) as client:
+        for token in ("0" * 64, "1" * 64, "2" * 64):
+            refused = perform(client, token, "long enough 1")
+            assert (refused.status_code, refused.json()["code"]) == (400, "reset_token_invalid")
+        assert counts["argon2"] == 0  # unknown tokens cost a lookup, never a hash
+        throttled = perform(client, "3" * 64, "long enough 1")
+        assert (throttled.status_code, throttled.json()["code"]) == (429, "reset_throttled")
+        assert 1 <= int(throttled.headers["retry-after"]) <= 900
+
+
+def counting_async(function: Any, counts: Counter[str], name: str) -> Any:
+    """Delegates to the coroutine function `function`, counting calls (instrumentation)."""
+
+    @wraps(function)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        counts[name] += 1
+        return await function(*args, **kwargs)
+
+    return wrapper
