@@ -11,7 +11,7 @@ import httpx
 from everreach.accounts.tokens import TokenCodec
 from everreach.privacy.access_export import BATCH_ROWS
 from tests.conftest import ApiFactory
-from tests.helpers import bearer, event, new_id, prompt_props, response_props
+from tests.helpers import account_bearer, bearer, event, new_id, prompt_props, response_props
 from tests.privacy_support import send
 
 
@@ -36,7 +36,7 @@ def by_table(lines: list[dict]) -> dict[str, list[dict]]:
 
 
 def test_a_person_exports_their_account_events_prompts_and_device_trail_only(
-    api: httpx.Client, tokens: TokenCodec
+    api: httpx.Client, tokens: TokenCodec, database_url: str
 ) -> None:
     user_id, email = sign_up(api)
     device = f"device-{new_id()}"
@@ -87,15 +87,19 @@ def test_a_person_exports_their_account_events_prompts_and_device_trail_only(
     assert stranger not in json.dumps(lines) and "not yours" not in json.dumps(lines)
     assert "password_hash" not in json.dumps(lines)
 
-    admin = bearer(tokens, new_id(), role="admin")
+    admin = account_bearer(tokens, database_url, role="admin")
     as_admin = export_lines(api.get(f"/v1/admin/users/{user_id}/export", headers=admin))
     assert as_admin[1:] == lines[1:]
 
 
-def test_exports_are_for_the_person_or_an_admin(api: httpx.Client, tokens: TokenCodec) -> None:
+def test_exports_are_for_the_person_or_an_admin(
+    api: httpx.Client, tokens: TokenCodec, database_url: str
+) -> None:
     assert api.get("/v1/me/export").status_code == 401
     someone = new_id()
-    refused = api.get(f"/v1/admin/users/{someone}/export", headers=bearer(tokens, new_id()))
+    refused = api.get(
+        f"/v1/admin/users/{someone}/export", headers=account_bearer(tokens, database_url)
+    )
     assert refused.status_code == 403
 
 

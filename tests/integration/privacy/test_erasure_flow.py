@@ -26,7 +26,7 @@ from everreach.accounts.tokens import TokenCodec
 from everreach.platform.migrations import scratch_database
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.forwarding_support import Receiver, eventually
-from tests.helpers import bearer, new_id, prompt_props, response_props
+from tests.helpers import account_bearer, bearer, new_id, prompt_props, response_props
 from tests.privacy_support import (
     DagsterHarness,
     dated,
@@ -137,7 +137,7 @@ def outbox_quiet(database_url: str) -> bool:
 def test_an_erased_person_is_gone_from_every_table_file_and_outbox_and_stays_out(world) -> None:
     api, posthog, harness, url = world
     tokens = TokenCodec(TEST_JWT_SECRET)
-    admin = bearer(tokens, new_id(), role="admin")
+    admin = account_bearer(tokens, url, role="admin")
 
     person = live_a_little(api, tokens, "erased", DAYS)
     other = live_a_little(api, tokens, "kept", [OTHER_ONLY_DAY, *DAYS])

@@ -16,7 +16,7 @@ from everreach.accounts.tokens import TokenCodec
 from everreach.platform.migrations import scratch_database
 from everreach_dagster.resources import DatasetStorageResource
 from tests.conftest import TEST_JWT_SECRET, make_settings
-from tests.helpers import bearer, new_id, prompt_props, response_props
+from tests.helpers import account_bearer, bearer, new_id, prompt_props, response_props
 from tests.privacy_support import DagsterHarness, dated, past_day, send
 from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_server
 
@@ -77,7 +77,7 @@ def test_an_erasure_rebuilds_the_s3_partitions_that_held_the_person(
             before = objects(s3)
             assert any(t in as_text(k, b) for k, b in before.items() for t in theirs)
 
-            admin = bearer(TokenCodec(TEST_JWT_SECRET), new_id(), role="admin")
+            admin = account_bearer(TokenCodec(TEST_JWT_SECRET), url, role="admin")
             receipt = api.post(f"/v1/admin/users/{person}/erase", headers=admin).json()
             assert receipt["days"] == [d.isoformat() for d in DAYS]
         for request in harness.tick("late_data_freshness").run_requests:

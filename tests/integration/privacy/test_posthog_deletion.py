@@ -8,7 +8,7 @@ import psycopg
 from everreach.accounts.tokens import TokenCodec
 from everreach.forwarding import read_status
 from tests.conftest import ApiFactory
-from tests.helpers import bearer, event, new_id
+from tests.helpers import account_bearer, bearer, event, new_id
 from tests.privacy_support import send
 
 
@@ -22,7 +22,7 @@ def test_the_deletion_request_waits_in_the_outbox_without_a_personal_key(
         forwarder_in_process=False,
     ) as api:
         send(api, [event("not_in_the_plan", {})], bearer(tokens, person))
-        admin = bearer(tokens, new_id(), role="admin")
+        admin = account_bearer(tokens, database_url, role="admin")
         receipt = api.post(f"/v1/admin/users/{person}/erase", headers=admin).json()
     assert receipt["posthog_deletion_queued"]
     with psycopg.connect(database_url) as conn:
