@@ -213,7 +213,9 @@ def main() -> None:
                 "EVERREACH_DATABASE_URL": url,
                 "EVERREACH_HOME": str(Path(tmp) / "home"),
                 "EVERREACH_RATE_LIMIT_EVENTS": "1000000000",
-                "EVERREACH_LOG_LEVEL": "WARNING",
+                # Not WARNING: the API's stderr is a pipe nobody reads during the run, and an
+                # overloaded box's 503 warnings filled it and blocked the server (api_subprocess).
+                "EVERREACH_LOG_LEVEL": "ERROR",
             }
 
         ours_env = env_for(database.url)
