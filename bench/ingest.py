@@ -89,12 +89,14 @@ def realistic_events(count: int) -> list[dict]:
 
 
 def run_load(mode: str, url: str, *args: str) -> dict:
+    """Run the load generator; a run that hangs (a stuck server) fails after 15 minutes."""
     output = subprocess.run(
         [sys.executable, "-m", "bench.load", mode, url, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
+        timeout=900,
     )
     return json.loads(output.stdout)
 
