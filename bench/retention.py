@@ -5,10 +5,10 @@ day partition, its id in event_ids), copies them into one unpartitioned table sh
 app_events was before migration 0008 (the baseline), then removes the oldest 30 days both ways
 in the same run:
 
-- before: `DELETE ... WHERE occurred_at < now() - 90 days` on the copy (what cleanup_old_events
-  did), then the VACUUM that has to follow;
 - after: `cleanup_old_events(90)`: the old day partitions dropped, the boundary day deleted by
-  row, the dropped events' ids deleted from event_ids (and the VACUUM of event_ids).
+  row, the dropped events' ids deleted from event_ids (and the VACUUM of event_ids);
+- before: `DELETE ... WHERE occurred_at < cutoff` on the copy (what cleanup_old_events did), with
+  the cutoff the cleanup logged (so both remove the same rows), then the VACUUM that follows.
 
 For each: seconds, WAL written (`pg_current_wal_lsn()` before and after, after a CHECKPOINT so
 both start with the same full-page-image debt) and the size of the table with its indexes
@@ -89,20 +89,6 @@ def run(url: str, total: int, days: int, keep: int) -> list[str]:
         partitioned_before = conn.execute(PARTITIONED_SIZE).fetchone()[0]
         partitions_before = conn.execute("SELECT count(*) FROM event_partitions()").fetchone()[0]
 
-        print(f"before: DELETE of the events older than {keep} days...", flush=True)
-        delete = measured(
-            conn,
-            lambda: (
-                conn.execute(
-                    "DELETE FROM events_unpartitioned"
-                    " WHERE occurred_at < now() - make_interval(days => %s)",
-                    (keep,),
-                ).rowcount
-            ),
-        )
-        vacuum = measured(conn, lambda: conn.execute("VACUUM events_unpartitioned"))
-        unpartitioned_after = conn.execute(size).fetchone()[0]
-
         print(f"after: cleanup_old_events({keep})...", flush=True)
         drop = measured(
             conn,
@@ -114,10 +100,24 @@ def run(url: str, total: int, days: int, keep: int) -> list[str]:
         )
         ids_vacuum = measured(conn, lambda: conn.execute("VACUUM event_ids"))
         partitioned_after = conn.execute(PARTITIONED_SIZE).fetchone()[0]
+        # The baseline removes exactly what the cleanup did: the same cutoff, not a later now().
+        (cutoff,) = conn.execute("SELECT max(cutoff) FROM retention_runs").fetchone()
+        print(f"before: DELETE of the events before {cutoff:%Y-%m-%d %H:%M:%S}...", flush=True)
+        delete = measured(
+            conn,
+            lambda: (
+                conn.execute(
+                    "DELETE FROM events_unpartitioned WHERE occurred_at < %s", (cutoff,)
+                ).rowcount
+            ),
+        )
+        vacuum = measured(conn, lambda: conn.execute("VACUUM events_unpartitioned"))
+        unpartitioned_after = conn.execute(size).fetchone()[0]
         partitions_after = conn.execute("SELECT count(*) FROM event_partitions()").fetchone()[0]
         load = os.getloadavg()
 
     removed, dropped = drop.answer  # type: ignore[misc]
+    print(f"  DELETE {delete}, VACUUM {vacuum}; drop {drop}, VACUUM event_ids {ids_vacuum}")
     if removed != delete.answer:
         raise SystemExit(f"the two ways removed {delete.answer} and {removed} rows: invalid run")
     return [

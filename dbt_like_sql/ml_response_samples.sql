@@ -5,7 +5,11 @@
 --   of materialization: re-materializing a day picks up late feedback). helpful_score is likes
 --   minus dislikes; dwell_ms runs from the first response_rendered to the first copy, like or
 --   dislike after it. Partitioned by the response's created_at (UTC day).
-WITH window_responses AS (
+-- Not materialized: the planner then sees the window's responses (a materialized CTE is a guess
+-- of 200 rows) and joins the feedback to them by hash over the window's day partitions, where
+-- the guess made it probe every partition's index once per response (5 s instead of 1 s for 30
+-- days of 300 000 events).
+WITH window_responses AS NOT MATERIALIZED (
     SELECT *
     FROM responses
     WHERE created_at >= {{ partition_start }} AND created_at < {{ partition_end }}
