@@ -43,8 +43,8 @@ as ``[EMAIL]`` left by a previous scrub are ignored. The key is sensitive when:
 
 The value of a sensitive key, whatever its type (even a nested dict or a number), becomes
 ``"[REDACTED]"``. Known false positives we accept: ``email_verified``, ``phone_type`` and
-``pin_enabled`` lose their value. Keys are also scrubbed as text; if two keys collide after that, the later one (in
-insertion order) gets a ``#2``, ``#3``... suffix so no value is lost.
+``pin_enabled`` lose their value. Keys are also scrubbed as text; if two keys collide after
+that, the later one (in insertion order) gets a ``#2``, ``#3``... suffix so no value is lost.
 
 Text: rule order
 ----------------
@@ -193,21 +193,25 @@ _EMAIL = re.compile(
 # ids, GitHub, GitLab, Slack, Stripe, Google, OpenAI-style, SendGrid and npm tokens. Each
 # branch starts with a plain character and checks the one before it afterwards (as _LB1 does),
 # so the engine skips to candidate first letters; none may be glued to a word on either side.
-# Every one is at least _TOKEN_MIN_LEN characters long, which gates the search.
+# Two patterns, because prose is full of lower-case letters: the formats starting with an upper-
+# case letter are searched in every long string, the others (which all hold "_" or "-") only in
+# strings that have one of those. Every format is at least _TOKEN_MIN_LEN characters long.
 _TOKEN_MIN_LEN = 20
 _NOT_AFTER_WORD = r"(?<![A-Za-z0-9].)"
-_KNOWN_TOKEN = re.compile(
+_TOKEN_END = r"(?![A-Za-z0-9])"
+_UPPER_TOKEN = re.compile(
     rf"(?:A{_NOT_AFTER_WORD}(?:(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|PKA)[A-Z0-9]{{16}}"
     rf"|Iza[0-9A-Za-z_-]{{35}})"
-    rf"|g{_NOT_AFTER_WORD}(?:h[pousr]_[A-Za-z0-9]{{36,251}}|ithub_pat_[A-Za-z0-9_]{{22,255}}"
+    rf"|S{_NOT_AFTER_WORD}G\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}})" + _TOKEN_END
+)
+_SNAKE_TOKEN = re.compile(
+    rf"(?:g{_NOT_AFTER_WORD}(?:h[pousr]_[A-Za-z0-9]{{36,251}}|ithub_pat_[A-Za-z0-9_]{{22,255}}"
     rf"|lpat-[A-Za-z0-9_-]{{20,}})"
     rf"|x{_NOT_AFTER_WORD}ox[abposr]-[A-Za-z0-9-]{{20,}}"
     rf"|[rsp]{_NOT_AFTER_WORD}k_(?:live|test)_[A-Za-z0-9]{{16,}}"
     rf"|s{_NOT_AFTER_WORD}k-[A-Za-z0-9_-]{{20,}}"
     rf"|w{_NOT_AFTER_WORD}hsec_[A-Za-z0-9]{{20,}}"
-    rf"|S{_NOT_AFTER_WORD}G\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}"
-    rf"|n{_NOT_AFTER_WORD}pm_[A-Za-z0-9]{{36}})"
-    r"(?![A-Za-z0-9])"
+    rf"|n{_NOT_AFTER_WORD}pm_[A-Za-z0-9]{{36}})" + _TOKEN_END
 )
 # A PEM private key, to its END line (or to the end of the text when that was cut off).
 _PRIVATE_KEY = re.compile(
@@ -216,16 +220,21 @@ _PRIVATE_KEY = re.compile(
 )
 # user:password@ in a URL ("postgres://app:s3cret@db/app"): the password goes.
 _URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]{1,256}):[^/\s@]{1,256}@")
-# `name=value`, `name: value`, `"name": "value"`, `name is: value` in text. The match is the name
-# and the separator only, with the value in a look-ahead: a name that is not sensitive ("https"
-# in "https://x?token=...") consumes nothing of what follows, so the names inside it are seen.
-# The value is quoted (to the closing quote, or the end of the line when there is none), or
-# runs to white space or a delimiter; a placeholder ("[EMAIL]") is no value. Whether the name is sensitive is decided by is_sensitive_key, like property names.
-_ASSIGNMENT = re.compile(
-    r"(?P<name>[A-Za-z][\w.-]{0,63})[\"']?(?:\s+is)?\s{0,3}[:=]\s{0,3}"
+# `name=value`, `name: value`, `"name": "value"`, `name is: value` in text. Separators are rare
+# and names are not, so the search is for the separator (with the value in a look-ahead) and
+# the name is read backwards from it (on at most _NAME_SPAN characters). The value
+# is quoted (to the closing quote, or the end of the line when there is none), or runs to white
+# space or a delimiter; a placeholder ("[EMAIL]") is no value. Whether the name is sensitive is
+# decided by is_sensitive_key, like property names.
+_SEPARATOR = re.compile(
+    r"[:=]\s{0,3}"
     r"(?=(?P<value>\"[^\"\n]{1,256}\"?|'[^'\n]{1,256}'?"
     r"|(?i:basic|digest)\s+[^\s\"'&,;<>]{1,512}|[^\s\"'&,;<>\[\]{}()]{1,256}))"
 )
+_NAME_SPAN = 64 + 8
+# The name before a separator, matched on the reversed text before it (one anchored attempt):
+# spaces, an optional " is", an optional closing quote, then the name's characters.
+_NAME_BEFORE_REVERSED = re.compile(r"\s{0,3}(?:si\s+)?[\"']?([\w.-]{1,64}+)")
 # IPv6 candidates: 2-8 colon groups of hex, optionally an embedded IPv4 tail; validated after.
 _IPV6 = re.compile(
     r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}"
@@ -430,16 +439,30 @@ def _may_hold_pii(s: str) -> bool:
 _NOT_SECRETS = frozenset({"true", "false", "null", "none", "yes", "no", "bearer"})
 
 
+def _name_before(s: str, lo: int, hi: int) -> str | None:
+    """The name written right before the separator at ``hi`` (looking no further back than
+    ``lo``): a run of word characters, dots and dashes that starts with a letter and is not the
+    tail of a longer run; None when there is none."""
+    m = _NAME_BEFORE_REVERSED.match(s[lo:hi][::-1])
+    if m is None:
+        return None
+    start = hi - m.end()
+    if start > 0 and (s[start - 1].isalnum() or s[start - 1] in "_.-"):
+        return None  # the tail of a longer run
+    name = m[1][::-1]
+    return name if name[0].isascii() and name[0].isalpha() else None
+
+
 def _redact_assignments(s: str) -> str:
     """Replace the value of every `sensitive_name=value` (or `: value`) in ``s``."""
     out: list[str] = []
     pos = 0
-    for m in _ASSIGNMENT.finditer(s):
-        if (
-            m.start() < pos
-            or m["value"].lower() in _NOT_SECRETS
-            or not _plain_key_sensitive(m["name"])
-        ):
+    for m in _SEPARATOR.finditer(s):
+        value = m["value"]
+        if m.start() < pos or value.lower() in _NOT_SECRETS:
+            continue
+        name = _name_before(s, max(pos, m.start() - _NAME_SPAN), m.start())
+        if name is None or not _plain_key_sensitive(name):
             continue
         out.append(s[pos : m.end()])
         out.append(REDACTED)
@@ -463,7 +486,9 @@ def scrub_text(s: str) -> str:
     if "-----BEGIN" in s:
         s = _PRIVATE_KEY.sub(SECRET, s)
     if len(s) >= _TOKEN_MIN_LEN:
-        s = _KNOWN_TOKEN.sub(SECRET, s)
+        s = _UPPER_TOKEN.sub(SECRET, s)
+        if "_" in s or "-" in s:
+            s = _SNAKE_TOKEN.sub(SECRET, s)
     if "://" in s:
         s = _URL_PASSWORD.sub(r"\1:" + REDACTED + "@", s)
     if "=" in s or ":" in s:
