@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth
+.PHONY: setup demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-pii
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: run make PYTHON=python3.11 ...")'
@@ -33,7 +33,7 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-window bench-export bench-forwarding bench-auth
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-pii
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
@@ -43,6 +43,10 @@ bench-window: setup
 
 bench-forwarding: setup
 	$(BIN)/python -m bench.forwarding
+
+## PII survival and false-positive rates on tests/fixtures/pii_corpus, and the scrubber's cost.
+bench-pii: setup
+	$(BIN)/python -m bench.pii_corpus
 
 ## What checking tokens for revocation costs the collector: cached, uncached, no account.
 bench-auth: setup

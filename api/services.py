@@ -36,6 +36,7 @@ from everreach.accounts import (
 from everreach.forwarding import forward_destinations, forwarding_in_background
 from everreach.plan import TrackingPlan
 from everreach.platform import RateLimiter, Settings, build_rate_limiter
+from everreach.privacy import Pseudonymizer, pseudonym_secret
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Services:
     accounts: Accounts
     resets: PasswordResets
     credentials: AccountStates
+    pseudonyms: Pseudonymizer
 
 
 def services(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
@@ -112,6 +114,7 @@ def services_lifespan(
                     ttl_s=settings.reset_token_ttl_s,
                 ),
                 credentials=credentials,
+                pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
             )
             await stack.enter_async_context(forwarding_in_background(settings, pool))
             yield

@@ -8,13 +8,12 @@ algorithm-confusion tokens fail) and requires every claim we rely on, so that a 
 from __future__ import annotations
 
 import math
-import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 
+from everreach.platform.secret_files import home_secret
 from everreach.platform.settings import Settings
 
 ALGORITHM = "HS256"
@@ -42,23 +41,8 @@ class Claims:
 
 
 def signing_key(settings: Settings) -> str:
-    """The configured key, else one generated once and kept (0600) under EVERREACH_HOME.
-
-    Generating it keeps secrets out of the repo while letting a fresh machine work with no setup;
-    every process sharing the home shares the key.
-    """
-    if settings.jwt_secret:
-        return settings.jwt_secret
-    path: Path = settings.secrets_dir / _SECRET_FILE
-    if not path.exists():
-        key = secrets.token_hex(32)
-        try:
-            with path.open("x", encoding="utf-8") as handle:
-                path.chmod(0o600)
-                handle.write(key)
-        except FileExistsError:
-            pass  # another process won the race; use its key
-    return path.read_text(encoding="utf-8").strip()
+    """The configured key, else one generated once and kept (0600) under EVERREACH_HOME."""
+    return settings.jwt_secret or home_secret(settings, _SECRET_FILE)
 
 
 class TokenCodec:
