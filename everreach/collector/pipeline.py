@@ -67,6 +67,8 @@ class PreparedEvent:
     client_ip: str = ""  # for the rate key only; never stored (an IP address is PII)
     violations: list[Violation] = field(default_factory=list)
     duplicate_in_request: bool = False
+    # user_id proven by the sender's own bearer token (not claimed through a public SDK key)
+    verified: bool = False
 
     @property
     def is_valid(self) -> bool:

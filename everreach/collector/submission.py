@@ -6,6 +6,12 @@ its body into a `Submission`: plan events (checked against the tracking plan), S
 never against the plan, so they neither land in quarantine nor in the plan-based datasets), and
 identity claims (anonymous_id -> user_id links that `$identify`, `$create_alias` and Segment
 `identify`/`alias` make). `prepare_submission` runs the shared pipeline steps on all of it.
+
+Who vouches for the user: on /v1/ingest (`COLLECTOR_SOURCE`) the user id can only come from the
+caller's own bearer token, so those events are `verified`. The SDK endpoints take the user id
+from the body of a request signed with a project key that ships inside every app (public by
+design), so anyone holding it can name any user: their events are stored, for compatibility,
+but marked unverified, and `/v1/me/events` says so on each event.
 """
 
 from __future__ import annotations
@@ -103,6 +109,9 @@ def prepare_submission(
         "pseudonyms": pseudonyms,
     }
     events = prepare_events(submission.events, request, submission.sent_at, plan, **steps)
+    if submission.source == COLLECTOR_SOURCE:
+        for event in events:
+            event.verified = event.user_id is not None
     system = prepare_events(submission.system_events, request, submission.sent_at, None, **steps)
     links = _links(submission.identity_claims, events + system, request.received_at, pseudonyms)
     return PreparedSubmission(
