@@ -114,7 +114,7 @@ or more. A string that is wholly a UUID, an ISO date/time, a short version or a 
 substring test, and the four digit passes by one search for a run of 7+ digit-ish characters.
 Patterns are written to be linear (possessive runs, look-behinds placed after a plain first
 character so the engine skips quickly to candidates). Key sensitivity is cached for keys that
-cannot contain PII (the same few hundred property names repeat). Strings are scanned only up
+hold no PII (the same few hundred property names repeat). Strings are scanned only up
 to ``max_text`` + 16 KiB, which bounds the work a huge value can cause while still seeing any
 token that straddles the truncation point.
 """
@@ -587,19 +587,24 @@ def is_sensitive_key(key: str) -> bool:
     )
 
 
-# Verdicts for keys that cannot carry PII (no trigger character), which are the same few
-# hundred property names over and over. Only such keys are stored, so no PII stays in memory.
+# Verdicts for keys that hold no PII (no trigger character, or nothing for the scrubber to take),
+# which are the same few hundred property names over and over. Only such keys are stored, so no
+# PII stays in memory.
 # Cleared when full rather than LRU: cheaper per lookup, and a refill costs microseconds.
 _PLAIN_KEYS: dict[str, bool] = {}
 _PLAIN_KEYS_MAX = 8192
 
 
+def _holds_no_pii(key: str) -> bool:
+    return not _may_hold_pii(key) or scrub_text(key) == key
+
+
 def _plain_key_sensitive(key: str) -> bool:
-    """is_sensitive_key, cached for keys that cannot carry PII (see _PLAIN_KEYS)."""
+    """is_sensitive_key, cached for keys that hold no PII (see _PLAIN_KEYS)."""
     sensitive = _PLAIN_KEYS.get(key)
     if sensitive is None:
         sensitive = is_sensitive_key(key)
-        if not _may_hold_pii(key):
+        if _holds_no_pii(key):
             if len(_PLAIN_KEYS) >= _PLAIN_KEYS_MAX:
                 _PLAIN_KEYS.clear()
             _PLAIN_KEYS[key] = sensitive
@@ -612,7 +617,7 @@ def _key_info(key: object, max_text: int) -> tuple[object, bool]:
         if not isinstance(key, str):
             return key, False  # int/float/None keys: not JSON, but Python dicts allow them
         key = str(key)
-    if len(key) <= max_text and not _may_hold_pii(key):
+    if len(key) <= max_text and _holds_no_pii(key):
         return key, _plain_key_sensitive(key)
     new = _scrub_str(key, max_text)
     # Sensitive if either the raw name or the scrubbed one says so: both are checked so that a
