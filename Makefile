@@ -17,7 +17,7 @@ endif
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure
+.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii
 
 $(UV_BOOTSTRAP)/bin/uv:
 	@echo "uv is not on PATH: installing uv $(UV_VERSION) from PyPI into $(UV_BOOTSTRAP)"
@@ -57,7 +57,7 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
@@ -75,6 +75,10 @@ bench-forwarding: setup
 ## A 30-day backfill on 1 and 2 Celery workers (needs Redis on 127.0.0.1:6379) vs local mode.
 bench-backfill: setup
 	$(BIN)/python -m bench.backfill_workers $(BENCH_BACKFILL_ARGS)
+
+## PII survival and false-positive rates on tests/fixtures/pii_corpus, and the scrubber's cost.
+bench-pii: setup
+	$(BIN)/python -m bench.pii_corpus
 
 ## What checking tokens for revocation costs the collector: cached, uncached, no account.
 bench-auth: setup

@@ -83,6 +83,7 @@ async def collect(
         svc.plan,
         skew_threshold_s=settings.clock_skew_threshold_s,
         max_text_chars=settings.max_text_chars,
+        pseudonyms=svc.pseudonyms,
     )
     decision = await svc.limiter.acquire(rate_costs(prepared.all_events))
     if not decision.allowed:

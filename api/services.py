@@ -37,7 +37,7 @@ from everreach.accounts import (
 from everreach.forwarding import forward_destinations, forwarding_in_background
 from everreach.plan import TrackingPlan
 from everreach.platform import RateLimiter, Settings, build_rate_limiter
-from everreach.privacy import IdentifierHasher, identifier_hasher
+from everreach.privacy import IdentifierHasher, Pseudonymizer, identifier_hasher, pseudonym_secret
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Services:
     resets: PasswordResets
     credentials: AccountStates
     identifiers: IdentifierHasher  # keyed hashes of suppressed (erased) identifiers
+    pseudonyms: Pseudonymizer
 
 
 def services(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
@@ -119,6 +120,7 @@ def services_lifespan(
                 ),
                 credentials=credentials,
                 identifiers=identifier_hasher(settings),
+                pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
             )
             await stack.enter_async_context(forwarding_in_background(settings, pool))
             yield

@@ -3,6 +3,11 @@
 Keyset (not OFFSET) pagination: each page starts strictly after the last row of the previous one
 in (occurred_at, id) order, so pages stay fast and stable however deep one goes and while new
 events arrive. The cursor is opaque to clients: base64url of "<occurred_at ISO>|<id>".
+
+Every event of the user is listed, each with `verified`: whether the user's own token sent it.
+Events that arrived through the PostHog or Segment endpoints name their user in the body, under a
+key that is public by design, so they are listed (the app may send its own events that way) but
+flagged `verified: false`: a client shows them as such or leaves them out.
 """
 
 from __future__ import annotations
@@ -34,6 +39,10 @@ class UserEvent:
     anonymous_id: str | None
     properties: dict[str, Any]
     context: dict[str, Any]
+    # True: sent with the user's own token. False: another sender named this user through a
+    # public SDK key (PostHog, Segment), which anyone holding the app's key can do. None: stored
+    # before this was recorded.
+    verified: bool | None
 
 
 @dataclass(frozen=True)

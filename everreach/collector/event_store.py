@@ -53,13 +53,14 @@ def _who(event: PreparedEvent) -> dict[str, Any]:
 
 
 def event_row(event: PreparedEvent) -> dict[str, Any]:
-    """The columns an event log row has (app_events and sdk_system_events)."""
+    """The columns an event log row has (app_events; sdk_system_events has all but verified)."""
     return {
         **_who(event),
         "occurred_at": event.occurred_at,
         "sent_at": event.sent_at,
         "context": event.context,
         "properties": event.properties,
+        "verified": event.verified,
     }
 
 

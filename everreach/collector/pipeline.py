@@ -1,8 +1,9 @@
 """The collector pipeline, independent of HTTP: decide what each event becomes.
 
 For every event of a request: give it an id, correct its time for clock skew, check it against
-the tracking plan and the authentication rule, scrub PII from its properties, and say where it
-goes (the event log or the quarantine). Nothing is dropped: an event that fails a rule is kept in
+the tracking plan and the authentication rule, scrub PII from its name, properties and context,
+replace user and device ids that are PII with keyed pseudonyms, and say where it goes (the event
+log or the quarantine). Nothing is dropped: an event that fails a rule is kept in
 quarantine with its reasons, and the client is told per event what happened.
 
 Storage is `event_store`'s job; rate limiting is the edge's (it needs the rate key of each event,
@@ -21,7 +22,7 @@ from everreach.collector.client_time import ClientTimeOutOfRange, as_utc, correc
 from everreach.collector.wire import WireEvent
 from everreach.plan import TrackingPlan, Violation
 from everreach.platform.problems import ClientFault
-from everreach.privacy import pii
+from everreach.privacy import Pseudonymizer, pii
 
 AUTH_REQUIRED = "auth_required"
 
@@ -68,6 +69,8 @@ class PreparedEvent:
     client_ip: str = ""  # for the rate key only; never stored (an IP address is PII)
     violations: list[Violation] = field(default_factory=list)
     duplicate_in_request: bool = False
+    # user_id proven by the sender's own bearer token (not claimed through a public SDK key)
+    verified: bool = False
 
     @property
     def is_valid(self) -> bool:
@@ -101,6 +104,16 @@ def _context(event: WireEvent) -> dict[str, Any]:
     return context
 
 
+def _scrubbed(violation: Violation) -> Violation:
+    """The violation with PII removed from the names it quotes (the event's, a property's)."""
+    prop = violation.property
+    return Violation(
+        code=violation.code,
+        property=pii.scrub_text(prop) if prop is not None else None,
+        detail=pii.scrub_text(violation.detail),
+    )
+
+
 def prepare_event(
     item: AttributedEvent,
     request: RequestContext,
@@ -109,11 +122,13 @@ def prepare_event(
     *,
     skew_threshold_s: float,
     max_text_chars: int,
+    pseudonyms: Pseudonymizer,
 ) -> PreparedEvent:
     """Apply the plan, the auth rule, skew correction and PII scrubbing to one event.
 
     `plan` None prepares an SDK system event (`$identify`, Segment `page`...): the tracking plan
-    does not govern those, so they get timing and scrubbing but no violations.
+    does not govern those, so they get timing and scrubbing but no violations. The plan checks
+    the name as sent; what is stored (in the log or the quarantine) is the scrubbed name.
     """
     event = item.event
     violations: list[Violation] = []
@@ -132,18 +147,17 @@ def prepare_event(
         event.timestamp, sent_at, request.received_at, skew_threshold_s
     )
     properties = pii.scrub(event.props, max_text=max_text_chars)
-    anonymous_id = pii.scrub_text(event.anonymous_id) if event.anonymous_id else None
     return PreparedEvent(
         event_id=event.event_id or uuid.uuid4(),
-        name=event.name,
-        user_id=item.user_id,
-        anonymous_id=anonymous_id,
+        name=pii.scrub_text(event.name),
+        user_id=pseudonyms.identifier(item.user_id),
+        anonymous_id=pseudonyms.identifier(event.anonymous_id) or None,
         occurred_at=occurred_at,
         sent_at=as_utc(sent_at, "sent_at") if sent_at else None,
-        context=_context(event),
+        context=pii.scrub(_context(event), max_text=max_text_chars),  # type: ignore[arg-type]
         client_ip=request.client_ip,
         properties=properties,  # type: ignore[arg-type]
-        violations=violations,
+        violations=[_scrubbed(v) for v in violations],
     )
 
 
@@ -155,6 +169,7 @@ def prepare_events(
     *,
     skew_threshold_s: float,
     max_text_chars: int,
+    pseudonyms: Pseudonymizer,
 ) -> list[PreparedEvent]:
     """Prepare every event of a request, marking repeated event_ids within it.
 
@@ -172,6 +187,7 @@ def prepare_events(
                 plan,
                 skew_threshold_s=skew_threshold_s,
                 max_text_chars=max_text_chars,
+                pseudonyms=pseudonyms,
             )
         except ClientTimeOutOfRange as exc:
             raise ClientFault(

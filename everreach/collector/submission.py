@@ -6,6 +6,12 @@ its body into a `Submission`: plan events (checked against the tracking plan), S
 never against the plan, so they neither land in quarantine nor in the plan-based datasets), and
 identity claims (anonymous_id -> user_id links that `$identify`, `$create_alias` and Segment
 `identify`/`alias` make). `prepare_submission` runs the shared pipeline steps on all of it.
+
+Who vouches for the user: on /v1/ingest (`COLLECTOR_SOURCE`) the user id can only come from the
+caller's own bearer token, so those events are `verified`. The SDK endpoints take the user id
+from the body of a request signed with a project key that ships inside every app (public by
+design), so anyone holding it can name any user: their events are stored, for compatibility,
+but marked unverified, and `/v1/me/events` says so on each event.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from everreach.collector.pipeline import (
     prepare_events,
 )
 from everreach.plan import TrackingPlan
-from everreach.privacy import pii
+from everreach.privacy import Pseudonymizer
 
 COLLECTOR_SOURCE = "collector"
 
@@ -65,20 +71,24 @@ class PreparedSubmission:
 
 
 def _links(
-    claims: list[IdentityClaim], prepared: list[PreparedEvent], received_at: datetime
+    claims: list[IdentityClaim],
+    prepared: list[PreparedEvent],
+    received_at: datetime,
+    pseudonyms: Pseudonymizer,
 ) -> IdentityLinks:
     """Claims as identity_links rows, dated by their event's corrected time.
 
-    The anonymous id is scrubbed exactly as the event's own anonymous_id is, so a link joins the
+    Both ids go through the pseudonyms exactly as the events' own ids do, so a link joins the
     stored events it is about.
     """
     occurred = {event.event_id: event.occurred_at for event in prepared}
     links: IdentityLinks = {}
     for claim in claims:
-        anonymous_id = pii.scrub_text(claim.anonymous_id)
-        if anonymous_id and claim.user_id and anonymous_id != claim.user_id:
+        anonymous_id = pseudonyms.identifier(claim.anonymous_id)
+        user_id = pseudonyms.identifier(claim.user_id)
+        if anonymous_id and user_id and anonymous_id != user_id:
             seen_at = occurred.get(claim.event_id, received_at)
-            links.setdefault((anonymous_id, claim.user_id), (claim.source, seen_at))
+            links.setdefault((anonymous_id, user_id), (claim.source, seen_at))
     return links
 
 
@@ -89,14 +99,21 @@ def prepare_submission(
     *,
     skew_threshold_s: float,
     max_text_chars: int,
+    pseudonyms: Pseudonymizer,
 ) -> PreparedSubmission:
-    """Run plan validation, the auth rule, skew correction and scrubbing on a submission."""
-    limits = {"skew_threshold_s": skew_threshold_s, "max_text_chars": max_text_chars}
-    events = prepare_events(submission.events, request, submission.sent_at, plan, **limits)
-    system = prepare_events(submission.system_events, request, submission.sent_at, None, **limits)
+    """Run plan validation, the auth rule, skew correction, scrubbing and pseudonyms on a
+    submission."""
+    steps = {
+        "skew_threshold_s": skew_threshold_s,
+        "max_text_chars": max_text_chars,
+        "pseudonyms": pseudonyms,
+    }
+    events = prepare_events(submission.events, request, submission.sent_at, plan, **steps)
+    if submission.source == COLLECTOR_SOURCE:
+        for event in events:
+            event.verified = event.user_id is not None
+    system = prepare_events(submission.system_events, request, submission.sent_at, None, **steps)
+    links = _links(submission.identity_claims, events + system, request.received_at, pseudonyms)
     return PreparedSubmission(
-        source=submission.source,
-        events=events,
-        system_events=system,
-        identity_links=_links(submission.identity_claims, events + system, request.received_at),
+        source=submission.source, events=events, system_events=system, identity_links=links
     )

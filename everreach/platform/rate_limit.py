@@ -8,23 +8,36 @@ Why all-or-nothing: one request can carry events for several keys (a batch with 
 The collector must store nothing from a rejected batch, so a rejected batch must not eat quota
 either: :meth:`RateLimiter.acquire` either charges every key or charges none.
 
-Algorithm: a **fixed-window counter**. Time is cut into windows ``floor(now / window_s)`` aligned
-to the epoch; each key has one counter per window, and a request is admitted only if every key's
-counter plus its cost stays ``<= limit``. Chosen over a sliding window because
+Algorithm: a **sliding window of slots**. The guarantee is the one users read in "600 events per
+minute": over ANY ``window_s`` span, never more than ``limit`` events per key. Each key keeps one
+counter per slot of ``window_s / SLOTS`` (1 s for a 60 s window). A request at ``now`` counts
+every slot that overlaps ``(now - window_s, now]``, the oldest one whole, and is admitted only if
+that sum plus its cost stays ``<= limit`` for every key. Counting the oldest slot whole can only
+over-count, so the limit holds exactly over every span (overshoot 0); the price is that room comes
+back up to one slot (1/60 of the window) later than a perfect sliding log would give it.
 
-* it is exact: the events admitted for a key within any one window never exceed ``limit``;
-* on Redis it is one short atomic Lua script (read every counter, then charge every counter), so
-  several API processes share one limit without races and without a second round trip;
-* state is one integer per active key, and all keys of a window expire together.
+Why not the alternatives:
 
-Known trade-off: the limit holds per *aligned* window, not per *any* 60 s span. A client can send
-``limit`` events at the very end of one window and ``limit`` more at the start of the next, i.e.
-up to ``2 * limit`` within a short span around a window edge. For abuse protection on ingest that
-burst is acceptable; a sliding log would remove it at the cost of one entry per event.
+* a fixed window (what this module did before) holds per *aligned* window only: ``limit`` events
+  at the end of one window and ``limit`` more at the start of the next put ``2 * limit`` through
+  within a second;
+* GCRA / a token bucket with a burst of ``limit`` holds ``burst + rate * span``: right after a
+  full burst the bucket refills at ``limit / window_s``, so a 60 s span can also see up to
+  ``2 * limit``. Making GCRA hold the limit over every span would need a burst near zero, which
+  refuses every batch;
+* a sliding *log* (one entry per request) is exact too but keeps up to ``limit`` entries per key;
+  slots keep at most ``SLOTS + 1`` counters whatever the traffic;
+* the two-window weighted estimate ("sliding window counter") assumes the previous window's events
+  were spread evenly and lets up to 1.5x through when they were not.
 
-``Retry-After`` is the whole number of seconds until the current window rolls over (``ceil``,
-at least 1). A request whose cost for a single key alone exceeds ``limit`` can never succeed; it
-is refused with ``retry_after_s = window_s`` (the client should split its batch, not retry it).
+Time is integer milliseconds, so the Python store and the Redis script compute identical slots.
+On Redis the check and the charge are one Lua script, so several API processes share one limit
+without races, and TIME is the Redis server's clock, so hosts with skewed clocks agree.
+
+``Retry-After`` is the whole number of seconds (``ceil``, at least 1) until enough of the oldest
+slots have left the window for the refused request to fit. A request whose cost for a single key
+alone exceeds ``limit`` can never succeed; it is refused with ``retry_after_s = window_s`` (the
+client should split its batch, not retry it).
 """
 
 from __future__ import annotations
@@ -47,6 +60,7 @@ __all__ = [
     "RateLimiter",
     "RateLimiterUnavailable",
     "RedisRateLimiter",
+    "SlotClock",
     "build_rate_limiter",
 ]
 
@@ -111,17 +125,60 @@ def _normalise_costs(costs: Mapping[str, int]) -> dict[str, int]:
     return charged
 
 
+# Slots per window: 60 gives 1 s slots for the default 60 s window. More slots return room
+# sooner after a refusal but cost more counters per key (and a longer loop in the Redis script).
+SLOTS = 60
+
+
+@dataclass(frozen=True)
+class SlotClock:
+    """The slot arithmetic both stores share, in integer milliseconds.
+
+    ``slot_ms`` is ``window_ms / SLOTS`` rounded up. At ``now_ms`` the slots that overlap
+    ``(now - window, now]`` are ``oldest(now_ms)`` up to ``current(now_ms)``; slot ``s`` stops
+    counting at ``released_at(s)``.
+    """
+
+    window_ms: int
+    slot_ms: int
+
+    @classmethod
+    def for_window(cls, window_s: int) -> SlotClock:
+        window_ms = window_s * 1000
+        return cls(window_ms, -(-window_ms // SLOTS))
+
+    def current(self, now_ms: int) -> int:
+        return now_ms // self.slot_ms
+
+    def oldest(self, now_ms: int) -> int:
+        return (now_ms - self.window_ms) // self.slot_ms
+
+    def released_at(self, slot: int) -> int:
+        """The first instant (ms) at which ``slot`` no longer overlaps the window."""
+        return (slot + 1) * self.slot_ms + self.window_ms
+
+    def retry_after_s(self, live: Mapping[int, int], need: int, now_ms: int) -> int:
+        """Seconds until the oldest live slots have freed ``need`` events (at least 1)."""
+        freed = 0
+        for slot in sorted(live):
+            freed += live[slot]
+            if freed >= need:
+                return max(1, -(-(self.released_at(slot) - now_ms) // 1000))
+        return max(1, -(-self.window_ms // 1000))
+
+
 class MemoryRateLimiter:
-    """Fixed-window limiter held in this process; the default when no Redis URL is configured.
+    """Sliding-window limiter held in this process; the default when no Redis URL is configured.
 
     Safe under asyncio concurrency because :meth:`acquire` never awaits between checking and
     charging; a ``threading.Lock`` also guards the state in case the limiter is shared by loops in
-    several threads (e.g. a test client portal). Every key shares the same window boundaries, so
-    when the window advances all stored counters are stale at once and are dropped together: memory
-    is bounded by the number of keys active in the current window, not by keys seen over time.
+    several threads (e.g. a test client portal). Each key holds at most ``SLOTS + 1`` counters;
+    once per window every key whose newest slot has left the window is dropped, so memory is
+    bounded by the keys active in the last window, not by keys seen over time.
 
-    ``clock`` returns epoch seconds and is injectable so tests can move time. If it jumps backwards
-    into an earlier window, counters restart for that window (a brief over-admission at worst).
+    ``clock`` returns epoch seconds and is injectable so tests can move time. If it jumps
+    backwards, the slots "in the future" keep counting until they leave the window (a stricter
+    limit for a while, never a looser one).
     """
 
     def __init__(
@@ -133,87 +190,134 @@ class MemoryRateLimiter:
         _validate_config(limit, window_s)
         self.limit = limit
         self.window_s = window_s
+        self._slots = SlotClock.for_window(window_s)
         self._clock = clock
         self._lock = threading.Lock()
-        self._window: int | None = None
-        self._counts: dict[str, int] = {}
+        self._counts: dict[str, dict[int, int]] = {}
+        self._next_sweep_ms = 0
 
     @property
     def tracked_keys(self) -> int:
-        """Number of keys with a counter in memory (for metrics and eviction tests)."""
+        """Number of keys with counters in memory (for metrics and eviction tests)."""
         return len(self._counts)
+
+    def _live(self, key: str, oldest: int) -> dict[int, int]:
+        """The key's counters that still overlap the window (older ones are dropped)."""
+        slots = self._counts.get(key)
+        if slots is None:
+            return {}
+        if any(slot < oldest for slot in slots):
+            slots = {slot: n for slot, n in slots.items() if slot >= oldest}
+            if slots:
+                self._counts[key] = slots
+            else:
+                del self._counts[key]
+        return slots
+
+    def _sweep(self, now_ms: int, oldest: int) -> None:
+        """Once per window, forget keys with no slot left in the window."""
+        if now_ms < self._next_sweep_ms:
+            return
+        self._next_sweep_ms = now_ms + self._slots.window_ms
+        self._counts = {key: slots for key, slots in self._counts.items() if max(slots) >= oldest}
 
     async def acquire(self, costs: Mapping[str, int]) -> RateDecision:
         """Charge all keys or none; see the module docstring for the window semantics."""
         charged = _normalise_costs(costs)
-        now = self._clock()
-        window = math.floor(now / self.window_s)
-        retry_after = max(1, math.ceil((window + 1) * self.window_s - now))
+        now_ms = math.floor(self._clock() * 1000)
+        slots = self._slots
+        oldest = slots.oldest(now_ms)
+        current = slots.current(now_ms)
         with self._lock:
-            if window != self._window:
-                # Every stored counter belongs to the previous window: evict them all at once.
-                self._window = window
-                self._counts = {}
-            counts = self._counts
+            self._sweep(now_ms, oldest)
+            used: dict[str, int] = {}
             for key, cost in charged.items():
-                used = counts.get(key, 0)
+                live = self._live(key, oldest)
+                total = sum(live.values())
                 if cost > self.limit:
-                    return RateDecision(False, self.window_s, key, self.limit - used)
-                if used + cost > self.limit:
-                    return RateDecision(False, retry_after, key, self.limit - used)
-            remaining = self.limit
+                    return RateDecision(False, self.window_s, key, self.limit - total)
+                if total + cost > self.limit:
+                    retry = slots.retry_after_s(live, total + cost - self.limit, now_ms)
+                    return RateDecision(False, retry, key, self.limit - total)
+                used[key] = total + cost
             for key, cost in charged.items():
-                used = counts.get(key, 0) + cost
-                counts[key] = used
-                remaining = min(remaining, self.limit - used)
+                counters = self._counts.setdefault(key, {})
+                counters[current] = counters.get(current, 0) + cost
+        remaining = min((self.limit - n for n in used.values()), default=self.limit)
         return RateDecision(True, 0, None, remaining)
 
     async def aclose(self) -> None:
         """Nothing to release; present to satisfy :class:`RateLimiter`."""
 
 
-# One hash per key: {w: window number, c: events charged in that window}. Keeping the window
-# number in the value (rather than in the key name) means every key the script touches is passed
-# in KEYS, as Redis requires for correct routing. The script reads every counter before writing
-# any, which is what makes a multi-key request all-or-nothing; Redis runs scripts atomically, so
-# concurrent API processes cannot interleave between the check and the charge. TIME is the Redis
-# server's clock, so hosts with skewed clocks still agree on window boundaries.
+# One hash per key: field = slot number, value = events charged in that slot; the key expires
+# one window and one slot after its last charge, when every slot in it is out of the window.
+# The script reads every key's live slots before writing any, which is what makes a multi-key
+# request all-or-nothing; Redis runs scripts atomically, so concurrent API processes cannot
+# interleave between the check and the charge. Fields that are not slot numbers (a hash left by
+# the fixed-window version of this script) are deleted like expired slots.
+# ARGV: limit, window_ms, slot_ms, then one cost per key.
 # Returns {allowed (0/1), index of the limited key (1-based, 0 if none), retry_after, remaining}.
 _ACQUIRE_LUA = """
 local limit = tonumber(ARGV[1])
-local window_s = tonumber(ARGV[2])
-local sec = tonumber(redis.call('TIME')[1])
-local window = math.floor(sec / window_s)
-local window_end = (window + 1) * window_s
-local counts = {}
+local window_ms = tonumber(ARGV[2])
+local slot_ms = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local current = math.floor(now_ms / slot_ms)
+local oldest = math.floor((now_ms - window_ms) / slot_ms)
+local used = {}
 for i = 1, #KEYS do
-  local cost = tonumber(ARGV[i + 2])
-  local stored = redis.call('HMGET', KEYS[i], 'w', 'c')
-  local used = 0
-  if tonumber(stored[1]) == window then used = tonumber(stored[2]) or 0 end
-  if cost > limit then return {0, i, window_s, limit - used} end
-  if used + cost > limit then return {0, i, window_end - sec, limit - used} end
-  counts[i] = used + cost
+  local cost = tonumber(ARGV[i + 3])
+  local flat = redis.call('HGETALL', KEYS[i])
+  local total = 0
+  local live = {}
+  local stale = {}
+  for j = 1, #flat, 2 do
+    local slot = tonumber(flat[j])
+    if slot ~= nil and slot >= oldest then
+      local n = tonumber(flat[j + 1])
+      total = total + n
+      live[#live + 1] = {slot, n}
+    else
+      stale[#stale + 1] = flat[j]
+    end
+  end
+  if #stale > 0 then redis.call('HDEL', KEYS[i], unpack(stale)) end
+  if cost > limit then return {0, i, math.ceil(window_ms / 1000), limit - total} end
+  if total + cost > limit then
+    table.sort(live, function(a, b) return a[1] < b[1] end)
+    local need = total + cost - limit
+    local freed = 0
+    local retry = math.ceil(window_ms / 1000)
+    for _, entry in ipairs(live) do
+      freed = freed + entry[2]
+      if freed >= need then
+        retry = math.ceil(((entry[1] + 1) * slot_ms + window_ms - now_ms) / 1000)
+        break
+      end
+    end
+    return {0, i, math.max(1, retry), limit - total}
+  end
+  used[i] = total + cost
 end
 local remaining = limit
 for i = 1, #KEYS do
-  redis.call('HSET', KEYS[i], 'w', window, 'c', counts[i])
-  redis.call('EXPIREAT', KEYS[i], window_end)
-  if limit - counts[i] < remaining then remaining = limit - counts[i] end
+  redis.call('HINCRBY', KEYS[i], current, tonumber(ARGV[i + 3]))
+  redis.call('PEXPIRE', KEYS[i], window_ms + slot_ms)
+  if limit - used[i] < remaining then remaining = limit - used[i] end
 end
 return {1, 0, 0, remaining}
 """
 
 
 class RedisRateLimiter:
-    """Fixed-window limiter in Redis, for several API processes sharing one limit.
+    """Sliding-window limiter in Redis, for several API processes sharing one limit.
 
-    Each key's counter lives at ``prefix + key`` and expires when its window ends, so Redis memory
-    follows the keys active in the current window. On Redis Cluster, put a hash tag in the prefix
-    (e.g. ``"everreach:rl:{ingest}:"``) so the keys of one request share a slot.
-
-    Retry-After is computed in the script from the server clock: ``window_end - TIME.seconds``,
-    which equals ``ceil(window_end - now)`` because window edges fall on whole seconds.
+    Each key's slot counters live in one hash at ``prefix + key`` that expires a window after its
+    last charge, so Redis memory follows the keys active in the last window. On Redis Cluster, put
+    a hash tag in the prefix (e.g. ``"everreach:rl:{ingest}:"``) so the keys of one request share
+    a cluster slot. The script computes the same slots as :class:`SlotClock`, from Redis's clock.
 
     Connection retries are disabled on purpose: if the connection dies after the script ran but
     before its reply arrived, a retry would charge the batch twice. Errors surface at once as
@@ -233,6 +337,7 @@ class RedisRateLimiter:
         _validate_config(limit, window_s)
         self.limit = limit
         self.window_s = window_s
+        self._slots = SlotClock.for_window(window_s)
         self.prefix = prefix
         # The client connects lazily, so building the limiter at startup never blocks or fails;
         # the timeouts keep a hung Redis from stalling ingest requests. A *blocking* pool makes a
@@ -258,7 +363,12 @@ class RedisRateLimiter:
         try:
             result = await self._script(
                 keys=[self.prefix + key for key in keys],
-                args=[self.limit, self.window_s, *charged.values()],
+                args=[
+                    self.limit,
+                    self._slots.window_ms,
+                    self._slots.slot_ms,
+                    *charged.values(),
+                ],
             )
         except (RedisError, OSError) as exc:
             raise RateLimiterUnavailable(

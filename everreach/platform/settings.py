@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC key of suppressed identifiers; generated and kept under home when unset.",
     )
+    pseudonym_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the pseudonyms of PII ids; generated under home when unset.",
+    )
     tracking_plan: Path | None = None
 
     # Collector limits. Defaults follow the issue: 1000 events / 1 MB decoded per request.

@@ -11,7 +11,8 @@ WITH events AS (
     SELECT *
     FROM json_to_recordset(%(events)s::json)
          AS e(event_id uuid, event_name text, user_id text, anonymous_id text,
-              occurred_at timestamptz, sent_at timestamptz, context jsonb, properties jsonb)
+              occurred_at timestamptz, sent_at timestamptz, context jsonb, properties jsonb,
+              verified boolean)
 ),
 
 new_ids AS (
@@ -24,10 +25,10 @@ new_ids AS (
 new_events AS (
     INSERT INTO app_events
         (event_id, event_name, user_id, anonymous_id, occurred_at, received_at, sent_at,
-         context, properties)
+         context, properties, verified)
     SELECT DISTINCT ON (e.event_id)
            e.event_id, e.event_name, e.user_id, e.anonymous_id, e.occurred_at, %(received_at)s,
-           e.sent_at, e.context, e.properties
+           e.sent_at, e.context, e.properties, e.verified
     FROM events AS e
     WHERE e.event_id IN (SELECT event_id FROM new_ids)
     RETURNING event_id

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from everreach.privacy.pii import (
@@ -84,7 +84,7 @@ def card_numbers(draw: st.DrawFn) -> str:
 @st.composite
 def phone_numbers(draw: st.DrawFn) -> str:
     d = lambda n: draw(digits(n))  # noqa: E731
-    fmt = draw(st.integers(0, 9))
+    fmt = draw(st.integers(0, 14))
     if fmt == 0:  # +CC and spaced groups, 7-15 digits in all
         cc = draw(digits(draw(st.integers(1, 3)), first="123456789"))
         return f"+{cc} {d(3)} {d(3)} {d(4)}"
@@ -104,10 +104,63 @@ def phone_numbers(draw: st.DrawFn) -> str:
         return f"0{d(4)} {d(6)}" if draw(st.booleans()) else f"0{d(2)} {d(4)} {d(4)}"
     if fmt == 8:  # FR
         return "0" + d(1) + "".join(f" {d(2)}" for _ in range(4))
+    if fmt == 10:  # FR dotted
+        return "0" + d(1) + "".join(f".{d(2)}" for _ in range(4))
+    if fmt == 11:  # DE, a slash after the area code
+        return f"0{d(draw(st.integers(2, 4)))}/{d(draw(st.integers(6, 8)))}"
+    if fmt == 12:  # IN international
+        return f"+91 {draw(digits(5, first='6789'))} {d(5)}"
+    if fmt == 13:  # IN with the trunk 0
+        return f"0{draw(digits(5, first='6789'))} {d(5)}"
+    if fmt == 14:  # IN mobile without the trunk 0
+        return f"{draw(digits(5, first='6789'))} {d(5)}"
     return f"{d(3)}-{d(4)}"  # US local
 
 
-ssns = st.builds(lambda a, b, c: f"{a}-{b}-{c}", digits(3), digits(2), digits(4))
+ssns = st.builds(
+    lambda a, b, c, sep: f"{a}{sep}{b}{sep}{c}",
+    digits(3),
+    digits(2),
+    digits(4),
+    st.sampled_from("- "),
+)
+ALNUM = string.ascii_letters + string.digits
+UPPER_ALNUM = string.ascii_uppercase + string.digits
+
+
+def token(prefix: str, alphabet: str, size: int, max_size: int | None = None) -> st.SearchStrategy:
+    body = st.text(alphabet, min_size=size, max_size=max_size or size)
+    return body.map(lambda b: prefix + b)
+
+
+# Credentials in well-known formats (cloud access keys and API tokens).
+known_tokens = st.one_of(
+    st.sampled_from(["AKIA", "ASIA", "AROA"]).flatmap(lambda p: token(p, UPPER_ALNUM, 16)),
+    token("ghp_", ALNUM, 36),
+    token("gho_", ALNUM, 36),
+    token("github_pat_", ALNUM + "_", 22, 82),
+    st.sampled_from("bpa").flatmap(lambda k: token(f"xox{k}-", ALNUM + "-", 20, 60)),
+    st.sampled_from(["sk_live_", "rk_live_", "sk_test_"]).flatmap(
+        lambda p: token(p, ALNUM, 16, 99)
+    ),
+    token("AIza", ALNUM + "-_", 35),
+    token("sk-proj-", ALNUM + "-_", 20, 60),
+    token("glpat-", ALNUM + "-_", 20),
+    st.builds(
+        lambda a, b: f"SG.{a}.{b}",
+        st.text(ALNUM + "-_", min_size=22, max_size=22),
+        st.text(ALNUM + "-_", min_size=43, max_size=43),
+    ),
+)
+private_keys = st.builds(
+    lambda kind, body, end: (
+        f"-----BEGIN {kind}PRIVATE KEY-----\n{body}"
+        + (f"\n-----END {kind}PRIVATE KEY-----" if end else "")
+    ),
+    st.sampled_from(["", "RSA ", "EC ", "OPENSSH "]),
+    st.text(ALNUM + "+/\n", min_size=1, max_size=200),
+    st.booleans(),
+)
 jwts = st.builds(
     lambda h, p, s: f"eyJ{h}.{p}.{s}",
     st.text(B64URL, min_size=1, max_size=40),
@@ -133,6 +186,8 @@ PII_KINDS: dict[str, st.SearchStrategy[str]] = {
     "bearer": bearers,
     "ipv4": ipv4s,
     "ipv6": ipv6s,
+    "known_token": known_tokens,
+    "private_key": private_keys,
 }
 any_pii = st.one_of(*PII_KINDS.values())
 
@@ -176,6 +231,20 @@ SENSITIVE_KEYS = [
     "clientip",
     "ipv4",
     "x-forwarded-for",
+    "pin",
+    "PIN",
+    "pin_code",
+    "user_pin",
+    "pass",
+    "new_pass",
+    "Pass",
+    "pwd",
+    "pw",
+    "login_pw",
+    "passwd",
+    "credentials",
+    "aws_secret_access_key",
+    "AccessKey",
 ]
 NOT_SENSITIVE_KEYS = [
     "tokens_out",
@@ -200,6 +269,13 @@ NOT_SENSITIVE_KEYS = [
     "cookie_consent",
     "session_id",
     "app_version",
+    "pass_rate",
+    "passport_country",
+    "compass_heading",
+    "bypass_cache",
+    "spin_count",
+    "pinned",
+    "pincushion",
 ]
 
 json_scalars = st.one_of(
@@ -367,6 +443,33 @@ def test_each_kind_is_removed_from_prose(kind: str, data: st.DataObject) -> None
     assert scrub_text(out) == out
 
 
+# Secret values as people write them after a name: at least 4 characters, no white space or
+# delimiter, not one of the words that say nothing (true, no, ...).
+secret_values = st.text(ALNUM + "!#%*+/.-_~", min_size=4, max_size=40).filter(
+    lambda v: (
+        v.lower() not in {"true", "false", "null", "none", "bearer"} and v[0] not in ".-"
+    )  # a leading "-" or "." would read as part of the separator
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(SENSITIVE_KEYS),
+    st.sampled_from(["=", ": ", ":", " = ", '": "', '"="']),
+    secret_values,
+    filler,
+    st.sampled_from(["", " ", "&page=2", ", next", '"']),
+)
+def test_secrets_written_as_name_and_value_in_text_are_removed(
+    name: str, separator: str, value: str, before: str, after: str
+) -> None:
+    assume(value not in before)
+    quote = '"' if separator.startswith('"') else ""
+    out = scrub_text(f"{before} {quote}{name}{separator}{value}{after}")
+    assert value not in out, out
+    assert scrub_text(out) == out
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.one_of(
@@ -406,6 +509,9 @@ def test_email_becomes_placeholder(email: str) -> None:
 
 def test_email_inside_url_keeps_the_rest_of_the_url() -> None:
     out = scrub_text("https://app.example/reset?email=jo@example.com&step=2")
+    assert out == f"https://app.example/reset?email={REDACTED}&step=2"
+    # Under a name that says nothing, the address takes the parameter with it ("=" is atext).
+    out = scrub_text("https://app.example/reset?to=jo@example.com&step=2")
     assert out == f"https://app.example/reset?{EMAIL}&step=2"
 
 
@@ -435,7 +541,8 @@ def test_phone_formats_become_placeholder(phone: str) -> None:
 
 
 def test_ssn_becomes_placeholder() -> None:
-    assert scrub_text("ssn: 123-45-6789") == f"ssn: {SSN}"
+    assert scrub_text("my number 123-45-6789") == f"my number {SSN}"
+    assert scrub_text("ssn: 123-45-6789") == f"ssn: {REDACTED}"  # the name says it first
 
 
 @pytest.mark.parametrize(

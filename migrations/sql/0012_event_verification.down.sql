@@ -1,0 +1,1 @@
+ALTER TABLE app_events DROP COLUMN IF EXISTS verified;
