@@ -155,6 +155,7 @@ def quarantine_replay(
     from everreach.collector import ReplaySelection, replay_quarantine
     from everreach.forwarding import forward_destinations
     from everreach.plan import load_plan
+    from everreach.privacy import Pseudonymizer, pseudonym_secret
 
     plan = load_plan(settings.tracking_plan)
     if since is not None and since.tzinfo is None:
@@ -168,6 +169,7 @@ def quarantine_replay(
                 plan,
                 selection,
                 max_text_chars=settings.max_text_chars,
+                pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
                 forward_to=forward_destinations(settings),
                 dry_run=dry_run,
             )

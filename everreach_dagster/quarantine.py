@@ -17,6 +17,7 @@ from everreach.collector import ReplayReport, ReplaySelection, replay_quarantine
 from everreach.forwarding import forward_destinations
 from everreach.plan import load_plan
 from everreach.platform import Settings
+from everreach.privacy import Pseudonymizer, pseudonym_secret
 from everreach_dagster.resources import DatabaseResource
 
 
@@ -50,6 +51,7 @@ def quarantine_replay_job(settings: Settings) -> dg.JobDefinition:
                     plan,
                     selection,
                     max_text_chars=settings.max_text_chars,
+                    pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
                     forward_to=forward_to,
                     dry_run=config.dry_run,
                 )

@@ -36,6 +36,7 @@ from everreach.collector.pipeline import (
 from everreach.collector.wire import WireEvent
 from everreach.plan import TrackingPlan
 from everreach.platform.sql_files import sql_folder
+from everreach.privacy import Pseudonymizer
 
 query = sql_folder(__package__)
 
@@ -101,7 +102,11 @@ def _wire_event(raw: dict[str, Any]) -> WireEvent:
 
 
 def _prepare(
-    raw: dict[str, Any], plan: TrackingPlan, context: RequestContext, max_text_chars: int
+    raw: dict[str, Any],
+    plan: TrackingPlan,
+    context: RequestContext,
+    max_text_chars: int,
+    pseudonyms: Pseudonymizer,
 ) -> PreparedEvent:
     """The quarantined event through the collector's preparation, as if it arrived again."""
     event = prepare_event(
@@ -111,6 +116,7 @@ def _prepare(
         plan,
         skew_threshold_s=float("inf"),  # no sent_at: the stored time is already corrected
         max_text_chars=max_text_chars,
+        pseudonyms=pseudonyms,  # ids stored as pseudonyms stay as they are
     )
     event.sent_at = datetime.fromisoformat(raw["sent_at"]) if raw.get("sent_at") else None
     return event
@@ -122,6 +128,7 @@ async def replay_quarantine(
     selection: ReplaySelection,
     *,
     max_text_chars: int,
+    pseudonyms: Pseudonymizer,
     forward_to: Collection[str] = (),
     dry_run: bool = False,
 ) -> ReplayReport:
@@ -145,7 +152,9 @@ async def replay_quarantine(
         after_id = rows[-1][0]
         replayed_at = datetime.now(UTC)
         context = RequestContext(client_ip="", received_at=replayed_at)
-        events = [_prepare(raw, plan, context, max_text_chars) for _, _, raw, _, _ in rows]
+        events = [
+            _prepare(raw, plan, context, max_text_chars, pseudonyms) for _, _, raw, _, _ in rows
+        ]
         report.examined += len(events)
         await _apply(conn, events, replayed_at, forward_to, report)
 
