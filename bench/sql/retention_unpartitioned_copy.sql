@@ -14,7 +14,8 @@ CREATE TABLE events_unpartitioned (
     context      jsonb       NOT NULL DEFAULT '{}'::jsonb,
     properties   jsonb       NOT NULL DEFAULT '{}'::jsonb
 );
-INSERT INTO events_unpartitioned SELECT * FROM app_events ORDER BY id;
+-- Oldest first, as a table filled over time holds them: its oldest pages are at the start.
+INSERT INTO events_unpartitioned SELECT * FROM app_events ORDER BY occurred_at;
 ALTER TABLE events_unpartitioned ADD CONSTRAINT events_unpartitioned_event_id_key UNIQUE (event_id);
 CREATE INDEX ON events_unpartitioned (occurred_at);
 CREATE INDEX ON events_unpartitioned (anonymous_id);
