@@ -96,15 +96,19 @@ def measure(
         if attacker:
             attacker.start()
             time.sleep(1)  # the attack is under way before the measurement starts
-        load = subprocess.Popen(
-            [sys.executable, "-m", "bench.load", "latency", url, str(rate), str(seconds)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-        )
-        while load.poll() is None:
-            peak_rss = max(peak_rss, server.memory_info().rss)
-            time.sleep(0.1)
-        result = json.loads(load.stdout.read() if load.stdout else b"{}")
+        # The latencies come back as one long line: a file, not a pipe, so the load process
+        # never blocks on a full pipe while this one samples the server's memory.
+        with tempfile.TemporaryFile() as output:
+            load = subprocess.Popen(
+                [sys.executable, "-m", "bench.load", "latency", url, str(rate), str(seconds)],
+                cwd=REPO,
+                stdout=output,
+            )
+            while load.poll() is None:
+                peak_rss = max(peak_rss, server.memory_info().rss)
+                time.sleep(0.1)
+            output.seek(0)
+            result = json.loads(output.read())
         if attacker:
             attacker.join()
     cuts = statistics.quantiles(result["latencies"], n=100)
