@@ -41,6 +41,7 @@ SECRET = "bench-only-signing-key-" + "0" * 32
 PASSWORD = "bench password 1"
 ATTACKERS = 8
 OUT_OF_THE_WAY = "100000000"
+ATTACK_MARGIN_S = 5
 
 
 async def attack(url: str, kind: str, seconds: float) -> int:
@@ -90,21 +91,26 @@ def measure(
         attacked = {"answered": 0}
 
         def run_attack() -> None:
-            attacked["answered"] = asyncio.run(attack(url, kind or "", seconds + 2))
+            # Longer than the load, whose interpreter takes a second or two to start.
+            attacked["answered"] = asyncio.run(attack(url, kind or "", seconds + ATTACK_MARGIN_S))
 
         attacker = threading.Thread(target=run_attack) if kind else None
         if attacker:
             attacker.start()
             time.sleep(1)  # the attack is under way before the measurement starts
-        load = subprocess.Popen(
-            [sys.executable, "-m", "bench.load", "latency", url, str(rate), str(seconds)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-        )
-        while load.poll() is None:
-            peak_rss = max(peak_rss, server.memory_info().rss)
-            time.sleep(0.1)
-        result = json.loads(load.stdout.read() if load.stdout else b"{}")
+        # The latencies come back as one long line: a file, not a pipe, so the load process
+        # never blocks on a full pipe while this one samples the server's memory.
+        with tempfile.TemporaryFile() as output:
+            load = subprocess.Popen(
+                [sys.executable, "-m", "bench.load", "latency", url, str(rate), str(seconds)],
+                cwd=REPO,
+                stdout=output,
+            )
+            while load.poll() is None:
+                peak_rss = max(peak_rss, server.memory_info().rss)
+                time.sleep(0.1)
+            output.seek(0)
+            result = json.loads(output.read())
         if attacker:
             attacker.join()
     cuts = statistics.quantiles(result["latencies"], n=100)
@@ -112,7 +118,7 @@ def measure(
         "p50_ms": cuts[49] * 1000,
         "p99_ms": cuts[98] * 1000,
         "errors": result["errors"],
-        "attack_rps": attacked["answered"] / (seconds + 2) if kind else 0.0,
+        "attack_rps": attacked["answered"] / (seconds + ATTACK_MARGIN_S) if kind else 0.0,
         "peak_rss_mb": peak_rss / 2**20,
     }
 
