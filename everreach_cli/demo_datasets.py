@@ -16,7 +16,13 @@ import click
 import dagster as dg
 import psycopg
 
-from everreach.datasets import LabelValue, data_days, label_chart_parts
+from everreach.datasets import (
+    LabelValue,
+    breaches_on,
+    data_days,
+    label_chart_parts,
+    label_values,
+)
 from everreach.platform import Database, Settings, days_window, window_days
 from everreach_cli.materialize import (
     SOURCE_TAG,
@@ -74,22 +80,14 @@ def materialize_demo_days(settings: Settings, database: Database) -> DatasetsRes
         failed += any(r.status != "materialized" for r in results)
     store = resources["datasets"].store()  # type: ignore[attr-defined]
     with psycopg.connect(database.url) as conn:
-        rows = conn.execute(
-            "SELECT day, label, kind, dimension, segment, value, numerator, denominator "
-            "FROM analytics.label_metrics WHERE day = ANY(%s) ORDER BY day, label, segment",
-            (days,),
-        ).fetchall()
+        metrics = label_values(conn, days)
         fired: dict[date, list[str]] = {}
-        for day, alert in conn.execute(
-            "SELECT day, alert FROM analytics.alert_verdicts "
-            "WHERE day = ANY(%s) AND status = 'breached' ORDER BY day, alert",
-            (days,),
-        ):
-            fired.setdefault(day, []).append(alert)
+        for breach in breaches_on(conn, days):
+            fired.setdefault(breach.day, []).append(breach.alert)
     return DatasetsResult(
         days=days,
         partitions=[store.uri_of(DATASET, f"dt={day.isoformat()}") for day in days],
-        metrics=[LabelValue(*row) for row in rows],
+        metrics=metrics,
         failed_runs=failed,
         chart=store.uri_of(*label_chart_parts(days[-1])) if days else None,
         alerts_fired=fired,

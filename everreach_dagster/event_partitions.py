@@ -12,7 +12,12 @@ too far ahead). A schedule materializes it daily at 00:05 UTC; `everreach migrat
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
 import dagster as dg
 
-from everreach.collector import DefaultDay, default_partition_days, maintain_partitions
+from everreach.collector import (
+    DefaultDay,
+    default_partition_days,
+    maintain_partitions,
+    partition_span,
+)
 from everreach.platform import Settings
 from everreach_dagster.resources import DatabaseResource
 from everreach_dagster.schedules import AssetJob, cron_schedule
@@ -52,8 +57,7 @@ def event_partitions_asset(settings: Settings) -> dg.AssetsDefinition:
             report = maintain_partitions(
                 conn, settings.retention_events_days, settings.event_partitions_ahead_days
             )
-            made = conn.execute("SELECT min(day), max(day), count(*) FROM event_partitions()")
-            first, last, count = made.fetchone()
+            span = partition_span(conn)
         left = sum(d.events for d in report.left_in_default)
         context.log.info(
             f"made {len(report.created)} partitions, moved {report.moved_events} events out of"
@@ -61,9 +65,9 @@ def event_partitions_asset(settings: Settings) -> dg.AssetsDefinition:
         )
         return dg.MaterializeResult(
             metadata={
-                "partitions": count,
-                "first_day": str(first),
-                "last_day": str(last),
+                "partitions": span.count,
+                "first_day": str(span.first),
+                "last_day": str(span.last),
                 "created": [day.isoformat() for day in report.created],
                 "moved_events": report.moved_events,
                 "left_in_default": left,

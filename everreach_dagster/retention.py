@@ -10,6 +10,7 @@ whole partitions, how many partitions). Run-history pruning keeps Dagster's own 
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from psycopg import sql
 
 from everreach.platform import Settings
 from everreach_dagster.resources import DatabaseResource
@@ -34,7 +35,9 @@ def _cleanup(
     if days < 1:
         raise dg.Failure(f"{function}: days must be >= 1, got {days}")
     with database.connect() as conn:
-        cursor = conn.execute(f"SELECT * FROM {function}(%s)", (days,))
+        cursor = conn.execute(
+            sql.SQL("SELECT * FROM {}(%s)").format(sql.Identifier(function)), (days,)
+        )
         columns = [c.name for c in cursor.description or ()]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     deleted = {row["table_name"]: row["deleted_rows"] for row in rows}

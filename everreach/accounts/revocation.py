@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachetools import TTLCache
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from everreach.platform.rls import as_service
@@ -54,12 +55,13 @@ class AccountStates:
         except ValueError:
             return None
         async with self._pool.connection() as conn, as_service(conn):
-            cursor = await conn.execute(query("account_state"), {"user_id": user_id})
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(query("account_state"), {"user_id": user_id})
             row = await cursor.fetchone()
         if row is None:
             self._cache.pop(sub, None)
             return None
-        state = AccountState(row[0], row[1].timestamp())
+        state = AccountState(row["role"], row["password_changed_at"].timestamp())
         self._cache[sub] = state
         return state
 

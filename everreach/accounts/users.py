@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from everreach.accounts.passwords import PasswordHasher, check_password_policy
@@ -93,6 +94,11 @@ class Account:
     role: str
 
 
+def _account(row: dict[str, Any]) -> Account:
+    """The account of a `users` row, by column name."""
+    return Account(user_id=row["user_id"], email=row["email"], role=row["role"])
+
+
 @dataclass(frozen=True)
 class AccessGrant:
     """A successful log-in: the bearer token and what it stands for."""
@@ -119,9 +125,11 @@ class Accounts:
         self._states = states
         self._limits = limits
 
-    async def _fetch(self, sql_name: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    async def _fetch(self, sql_name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The one row `sql_name` returns, by column name (None when it returns none)."""
         async with self._pool.connection() as conn, as_service(conn):
-            cursor = await conn.execute(query(sql_name), params)
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(query(sql_name), params)
             return await cursor.fetchone()
 
     async def signup(self, raw_email: str, password: str) -> Account:
@@ -140,17 +148,17 @@ class Accounts:
         )
         if row is None:
             raise ClientFault(409, "email_taken", "an account with this email already exists")
-        return Account(*row)
+        return _account(row)
 
     async def login(self, raw_email: str, password: str, client_ip: str) -> AccessGrant:
         """A short-lived token; 401 `invalid_credentials` for an unknown email or wrong password,
         429 `login_throttled` past a limit (checked first: a refused attempt costs no hash)."""
         await self._limits.admit(raw_email, client_ip)
         row = await self._fetch("find_user_by_email", {"email": raw_email.strip()})
-        verified = await self._hasher.verify(row[3] if row else None, password)
+        verified = await self._hasher.verify(row["password_hash"] if row else None, password)
         if row is None or not verified:
             raise ClientFault(401, "invalid_credentials", "the email or password is wrong")
-        account = Account(row[0], row[1], row[2])
+        account = _account(row)
         token = self._tokens.issue(account.user_id, role=account.role, now=time.time())
         return AccessGrant(token, self._tokens.ttl_s, account)
 
@@ -167,12 +175,13 @@ class Accounts:
                     "last_admin",
                     "this is the only admin; make another account admin first",
                 )
-            cursor = await conn.execute(query("set_user_role"), {"user_id": user_id, "role": role})
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(query("set_user_role"), {"user_id": user_id, "role": role})
             row = await cursor.fetchone()
         if row is None:
             raise ClientFault(404, "account_not_found", "no account has this user id")
         self._states.forget(str(user_id))
-        return Account(*row)
+        return _account(row)
 
     async def create_admin(self, raw_email: str, password: str) -> tuple[Account, bool]:
         """An admin with this password: created, or an existing account promoted (True = new)."""
@@ -188,8 +197,8 @@ class Accounts:
             },
         )
         assert row is not None  # an upsert always returns its row
-        self._states.forget(row[0])
-        return Account(row[0], row[1], row[2]), bool(row[3])
+        self._states.forget(row["user_id"])
+        return _account(row), bool(row["created"])
 
 
 async def create_admin_account(

@@ -14,6 +14,7 @@ from everreach.collector.event_partitions import (
     default_partition_days,
     maintain_event_partitions,
     maintain_partitions,
+    partition_span,
 )
 from everreach.collector.payload import inflate, read_capped
 from everreach.collector.pipeline import (
@@ -67,6 +68,7 @@ __all__ = [
     "inflate",
     "maintain_event_partitions",
     "maintain_partitions",
+    "partition_span",
     "prepare_submission",
     "quarantine_status",
     "rate_costs",

@@ -75,3 +75,18 @@ def maintain_event_partitions(url: str, keep_days: int, ahead_days: int) -> Main
     """`maintain_partitions` on a connection of its own to `url` (the command line, benches)."""
     with psycopg.connect(url, autocommit=True) as conn:
         return maintain_partitions(conn, keep_days, ahead_days)
+
+
+@dataclass(frozen=True)
+class PartitionSpan:
+    """The day partitions app_events has (first and last are None when it has none)."""
+
+    first: date | None
+    last: date | None
+    count: int
+
+
+def partition_span(conn: psycopg.Connection) -> PartitionSpan:
+    """The first and last day with a partition, and the number of partitions."""
+    first, last, count = conn.execute(query("event_partition_span")).fetchone()
+    return PartitionSpan(first, last, count)

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 import psycopg
+from psycopg.rows import class_row
 
 from everreach.platform.sql_files import sql_folder
 
@@ -123,16 +124,24 @@ def store_verdicts(conn: psycopg.Connection, days: list[date], verdicts: list[Ve
             )
 
 
+def _verdicts(conn: psycopg.Connection, name: str, params: Mapping[str, object]) -> list[Verdict]:
+    with conn.cursor(row_factory=class_row(Verdict)) as cur:
+        return cur.execute(query(name), params).fetchall()
+
+
 def recent_verdicts(conn: psycopg.Connection, days: int) -> list[Verdict]:
     """The verdicts of the `days` days up to the latest judged day, oldest first."""
-    rows = conn.execute(query("select_recent_verdicts"), {"days": days}).fetchall()
-    return [Verdict(*row) for row in rows]
+    return _verdicts(conn, "select_recent_verdicts", {"days": days})
 
 
 def unsent_breaches(conn: psycopg.Connection, channel: str) -> list[Verdict]:
     """Breached verdicts that no notification on `channel` has been sent for yet."""
-    rows = conn.execute(query("select_unsent_breaches"), {"channel": channel}).fetchall()
-    return [Verdict(*row) for row in rows]
+    return _verdicts(conn, "select_unsent_breaches", {"channel": channel})
+
+
+def breaches_on(conn: psycopg.Connection, days: list[date]) -> list[Verdict]:
+    """The alerts that breached on `days`, by day then alert."""
+    return _verdicts(conn, "select_breaches_on", {"days": days})
 
 
 def breach_subject(verdict: Verdict) -> str:

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import class_row
 
 from everreach.datasets.sql_models import qualified
 from everreach.plan import (
@@ -207,8 +208,19 @@ def store_labels(conn: psycopg.Connection, window: Window, values: list[LabelVal
 
 def label_history(conn: psycopg.Connection, until: date, days: int) -> list[LabelValue]:
     """Overall values of every label for the `days` days ending at `until`, for charts."""
-    rows = conn.execute(query("select_label_history"), {"until": until, "days": days}).fetchall()
-    return [LabelValue(*row) for row in rows]
+    return _label_values(conn, "select_label_history", {"until": until, "days": days})
+
+
+def label_values(conn: psycopg.Connection, days: list[date]) -> list[LabelValue]:
+    """Every value (overall and per segment) of every label on `days`."""
+    return _label_values(conn, "select_label_values", {"days": days})
+
+
+def _label_values(
+    conn: psycopg.Connection, name: str, params: dict[str, object]
+) -> list[LabelValue]:
+    with conn.cursor(row_factory=class_row(LabelValue)) as cur:
+        return cur.execute(query(name), params).fetchall()
 
 
 def dislike_rates(conn: psycopg.Connection, window: Window) -> dict[date, float | None]:

@@ -35,6 +35,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from psycopg import sql
 
 from everreach.datasets.sql_models import SqlModel, qualified
 from everreach.datasets.tabular_writer import (
@@ -294,6 +295,15 @@ def count_partition(store: DatasetStore, dataset: str, day: date) -> PartitionCo
         parquet=store.parquet_rows(*parts, PARQUET),
         csv=csv_rows,
     )
+
+
+def model_rows_by_day(conn: psycopg.Connection, model: SqlModel, window: Window) -> dict[date, int]:
+    """The model table's rows per UTC day of `window` (days without rows are absent)."""
+    statement = sql.SQL(query("count_model_rows_by_day")).format(
+        table=sql.Identifier(*qualified(model.name).split(".")),
+        column=sql.Identifier(model.partition_column),
+    )
+    return dict(conn.execute(statement, window).fetchall())
 
 
 def pii_findings(

@@ -22,10 +22,10 @@ from everreach.datasets import (
     PartitionCounts,
     SqlModel,
     count_partition,
+    model_rows_by_day,
     partition_parts,
     pii_findings,
     preview_rows,
-    qualified,
     write_partition,
 )
 from everreach.platform import window_days
@@ -148,17 +148,9 @@ def dataset_asset(
         window = context.partition_time_window
         days = window_days(window)
         store = datasets.store()
-        column = model.partition_column
         with database.connect() as conn:
             manifests = [write_partition(conn, store, model, day) for day in days]
-            source_rows = dict(
-                conn.execute(
-                    f"SELECT ({column} AT TIME ZONE 'UTC')::date, count(*) "
-                    f"FROM {qualified(model.name)} "
-                    f"WHERE {column} >= %s AND {column} < %s GROUP BY 1",
-                    window,
-                ).fetchall()
-            )
+            source_rows = model_rows_by_day(conn, model, window)
         for day, manifest in zip(days, manifests, strict=True):
             context.add_asset_metadata(
                 _partition_metadata(store, model.name, day, manifest), partition_key=str(day)
