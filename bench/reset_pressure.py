@@ -36,12 +36,14 @@ import psutil
 
 from api.server import api_subprocess, free_port
 from bench.environment import REPO, bench_database, machine_description
+from bench.load import HEADERS, single_event
 
 SECRET = "bench-only-signing-key-" + "0" * 32
 PASSWORD = "bench password 1"
 ATTACKERS = 8
 OUT_OF_THE_WAY = "100000000"
 ATTACK_MARGIN_S = 5
+WARM_UP_REQUESTS = 300
 
 
 async def attack(url: str, kind: str, seconds: float) -> int:
@@ -86,6 +88,9 @@ def measure(
     }
     args = ["-m", "everreach_cli", "serve", "--port", str(port)]
     with api_subprocess(args, env, port, cwd=REPO) as process:
+        with httpx.Client(base_url=url, timeout=30) as client:  # warm-up: pool, caches
+            for _ in range(WARM_UP_REQUESTS):
+                client.post("/v1/ingest", content=single_event(), headers=HEADERS)
         server = psutil.Process(process.pid)
         peak_rss = server.memory_info().rss
         attacked = {"answered": 0}
