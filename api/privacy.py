@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery, PathParameter
 from litestar.response import Stream
 from psycopg_pool import AsyncConnectionPool
 
+from api.errors import problem_responses
 from api.guards import require_admin, required_claims
 from api.services import Services
 from everreach.forwarding import person_deletion_wanted
@@ -53,6 +54,7 @@ class PrivacyMeController(Controller):
             "events, quarantined and SDK events, prompts, responses, identity links. Streamed."
         ),
         media_type=JSON_LINES,
+        responses=problem_responses(400, 401, 503),
     )
     async def export(
         self, request: Request[Any, Any, Any], pool: NamedDependency[AsyncConnectionPool]
@@ -70,6 +72,7 @@ class PrivacyAdminController(Controller):
         "/users/{user_id:str}/export",
         summary="Everything stored about a person, as JSON Lines",
         media_type=JSON_LINES,
+        responses=problem_responses(400, 401, 403, 404, 503),
     )
     async def export(self, pool: NamedDependency[AsyncConnectionPool], user_id: USER_ID) -> Stream:
         return _export_stream(pool, user_id)
@@ -77,6 +80,7 @@ class PrivacyAdminController(Controller):
     @post(
         "/users/{user_id:str}/erase",
         status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 503),
         summary="Erase a person everywhere and suppress their identifiers",
         description=(
             "Deletes the person's events (and their devices' pre-auth events), quarantined and "
@@ -105,7 +109,11 @@ class PrivacyAdminController(Controller):
                 dry_run=dry_run,
             )
 
-    @get("/erasures/{receipt_id:uuid}", summary="An erasure receipt")
+    @get(
+        "/erasures/{receipt_id:uuid}",
+        summary="An erasure receipt",
+        responses=problem_responses(400, 401, 403, 404, 503),
+    )
     async def receipt(
         self, pool: NamedDependency[AsyncConnectionPool], receipt_id: FromPath[uuid.UUID]
     ) -> ErasureReceipt:
