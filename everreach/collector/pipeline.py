@@ -96,11 +96,12 @@ class EventResult:
 
 
 def _context(event: WireEvent) -> dict[str, Any]:
+    """The device fields, scrubbed like properties (they are free text the app fills in)."""
     context: dict[str, Any] = {}
     for key in ("platform", "app_build", "device_model"):
         value = getattr(event, key)
         if value is not None:
-            context[key] = value
+            context[key] = pii.scrub_repeated(value)
     return context
 
 
@@ -149,12 +150,12 @@ def prepare_event(
     properties = pii.scrub(event.props, max_text=max_text_chars)
     return PreparedEvent(
         event_id=event.event_id or uuid.uuid4(),
-        name=pii.scrub_text(event.name),
+        name=pii.scrub_repeated(event.name),
         user_id=pseudonyms.identifier(item.user_id),
         anonymous_id=pseudonyms.identifier(event.anonymous_id) or None,
         occurred_at=occurred_at,
         sent_at=as_utc(sent_at, "sent_at") if sent_at else None,
-        context=pii.scrub(_context(event), max_text=max_text_chars),  # type: ignore[arg-type]
+        context=_context(event),
         client_ip=request.client_ip,
         properties=properties,  # type: ignore[arg-type]
         violations=[_scrubbed(v) for v in violations],

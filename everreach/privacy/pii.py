@@ -137,6 +137,7 @@ __all__ = [
     "TOKEN",
     "is_sensitive_key",
     "scrub",
+    "scrub_repeated",
     "scrub_text",
 ]
 
@@ -507,6 +508,27 @@ def scrub_text(s: str) -> str:
         s = _SSN.sub(SSN, s)
     s = _CARD_RUN.sub(_card_repl, s)
     return _PHONE.sub(_phone_repl, s)
+
+
+# Short values that recur across events (device models, builds, platforms, event names) and in
+# which scrub_text found nothing: remembered so that the next event pays one set lookup. Only
+# values without PII are kept, so no PII stays in memory; cleared when full, like _PLAIN_KEYS.
+_PII_FREE_VALUES: set[str] = set()
+_PII_FREE_VALUES_MAX = 8192
+_REPEATED_MAX_LEN = 200
+
+
+def scrub_repeated(s: str) -> str:
+    """:func:`scrub_text` for short values that repeat from event to event (the context fields,
+    event names); what holds no PII is remembered."""
+    if s in _PII_FREE_VALUES:
+        return s
+    out = scrub_text(s)
+    if out == s and len(s) <= _REPEATED_MAX_LEN:
+        if len(_PII_FREE_VALUES) >= _PII_FREE_VALUES_MAX:
+            _PII_FREE_VALUES.clear()
+        _PII_FREE_VALUES.add(s)
+    return out
 
 
 def _scrub_str(s: str, max_text: int) -> str:

@@ -22,6 +22,7 @@ from everreach.privacy.pii import (
     SSN,
     is_sensitive_key,
     scrub,
+    scrub_repeated,
     scrub_text,
 )
 
@@ -770,3 +771,10 @@ def test_max_text_too_small_to_hold_a_placeholder_is_rejected() -> None:
 def test_scrub_text_is_idempotent_on_arbitrary_text(s: str) -> None:
     once = scrub_text(s)
     assert scrub_text(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(any_pii, st.text(max_size=40)))
+def test_repeated_values_are_scrubbed_like_any_text_also_the_second_time(value: str) -> None:
+    assert scrub_repeated(value) == scrub_text(value)
+    assert scrub_repeated(value) == scrub_text(value)  # from what the first call remembered
