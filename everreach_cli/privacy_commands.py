@@ -21,7 +21,7 @@ from psycopg import AsyncConnection
 from everreach.platform import Database, Settings, database_session, upgrade
 
 if TYPE_CHECKING:  # the commands import their domains lazily, to start fast
-    from everreach.collector import QuarantineGroup, ReplayReport
+    from everreach.collector import QuarantineGroup
     from everreach.privacy import ErasureReceipt
 
 
@@ -152,30 +152,13 @@ def quarantine_replay(
     """Re-validate quarantined events against the current tracking plan; store those that pass."""
     from datetime import UTC
 
-    from everreach.collector import ReplaySelection, replay_quarantine
-    from everreach.forwarding import forward_destinations
-    from everreach.plan import load_plan
-    from everreach.privacy import Pseudonymizer, pseudonym_secret
+    from everreach.collector import ReplaySelection, replay_as_configured
 
-    plan = load_plan(settings.tracking_plan)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     selection = ReplaySelection(event=event, reason=reason, since=since)
-
-    async def run(url: str) -> ReplayReport:
-        async with await AsyncConnection.connect(url, autocommit=True) as conn:
-            return await replay_quarantine(
-                conn,
-                plan,
-                selection,
-                max_text_chars=settings.max_text_chars,
-                pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
-                forward_to=forward_destinations(settings),
-                dry_run=dry_run,
-            )
-
     with database_session(settings) as database:
         upgrade(database.url)
-        report = asyncio.run(run(database.url))
+        report = replay_as_configured(database.url, settings, selection, dry_run=dry_run)
     for line in report.lines():
         click.echo(line)

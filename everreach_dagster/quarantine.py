@@ -7,17 +7,12 @@ replay's `received_at`, so the late-data sensor rebuilds their days afterwards.
 """
 
 # Dagster reads the decorated functions' annotations at definition time: no postponed annotations.
-import asyncio
 from datetime import datetime
 
 import dagster as dg
-from psycopg import AsyncConnection
 
-from everreach.collector import ReplayReport, ReplaySelection, replay_quarantine
-from everreach.forwarding import forward_destinations
-from everreach.plan import load_plan
+from everreach.collector import ReplaySelection, replay_as_configured
 from everreach.platform import Settings
-from everreach.privacy import Pseudonymizer, pseudonym_secret
 from everreach_dagster.resources import DatabaseResource
 
 
@@ -29,9 +24,6 @@ class ReplayConfig(dg.Config):
 
 
 def quarantine_replay_job(settings: Settings) -> dg.JobDefinition:
-    plan = load_plan(settings.tracking_plan)
-    forward_to = forward_destinations(settings)
-
     @dg.op(
         description="Re-validate quarantined events against the current plan; move those that pass."
     )
@@ -43,20 +35,9 @@ def quarantine_replay_job(settings: Settings) -> dg.JobDefinition:
             reason=config.reason,
             since=datetime.fromisoformat(config.since) if config.since else None,
         )
-
-        async def run() -> ReplayReport:
-            async with await AsyncConnection.connect(database.conninfo, autocommit=True) as conn:
-                return await replay_quarantine(
-                    conn,
-                    plan,
-                    selection,
-                    max_text_chars=settings.max_text_chars,
-                    pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
-                    forward_to=forward_to,
-                    dry_run=config.dry_run,
-                )
-
-        report = asyncio.run(run())
+        report = replay_as_configured(
+            database.conninfo, settings, selection, dry_run=config.dry_run
+        )
         context.log.info("\n".join(report.lines()))
 
     @dg.job(

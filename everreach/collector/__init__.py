@@ -29,6 +29,7 @@ from everreach.collector.quarantine_replay import (
     ReplayReport,
     ReplaySelection,
     quarantine_status,
+    replay_as_configured,
     replay_quarantine,
 )
 from everreach.collector.sdk_formats.posthog import (
@@ -73,6 +74,7 @@ __all__ = [
     "quarantine_status",
     "rate_costs",
     "read_capped",
+    "replay_as_configured",
     "replay_quarantine",
     "request_json_schema",
     "segment_json_schema",

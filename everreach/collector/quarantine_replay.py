@@ -15,6 +15,7 @@ replayed with no `sent_at`, so skew correction leaves that time alone.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Collection
@@ -34,9 +35,11 @@ from everreach.collector.pipeline import (
     prepare_event,
 )
 from everreach.collector.wire import WireEvent
-from everreach.plan import TrackingPlan
+from everreach.forwarding import forward_destinations
+from everreach.plan import TrackingPlan, load_plan
+from everreach.platform.settings import Settings
 from everreach.platform.sql_files import sql_folder
-from everreach.privacy import Pseudonymizer
+from everreach.privacy import Pseudonymizer, pseudonym_secret
 
 query = sql_folder(__package__)
 
@@ -194,3 +197,28 @@ async def quarantine_status(conn: AsyncConnection) -> list[QuarantineGroup]:
     cursor = conn.cursor(row_factory=class_row(QuarantineGroup))
     await cursor.execute(query("quarantine_status"))
     return await cursor.fetchall()
+
+
+def replay_as_configured(
+    conninfo: str, settings: Settings, selection: ReplaySelection, *, dry_run: bool
+) -> ReplayReport:
+    """One replay the way the platform is configured: the current tracking plan, the pseudonym
+    key, the configured forwarding destinations, on a connection of its own to `conninfo`.
+
+    The command line and the Dagster job both run this, so they cannot drift apart.
+    """
+    plan = load_plan(settings.tracking_plan)
+
+    async def run() -> ReplayReport:
+        async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            return await replay_quarantine(
+                conn,
+                plan,
+                selection,
+                max_text_chars=settings.max_text_chars,
+                pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
+                forward_to=forward_destinations(settings),
+                dry_run=dry_run,
+            )
+
+    return asyncio.run(run())
