@@ -36,6 +36,7 @@ from everreach.datasets.ml_dump import MODEL, ExportRequest, export_ml_dump
 from everreach.datasets.partitions import DatasetStore
 from everreach.datasets.sql_models import inline_select, load_models, materialize, qualified
 from everreach.plan import load_plan
+from everreach.platform import analytics_connection
 from everreach.platform.days import day_window, days_window
 from everreach_cli.synthetic_traffic import generate_traffic
 
@@ -117,7 +118,7 @@ def main() -> None:
         loaded = seed(database.url, options.events, end)
         plan = load_plan()
         models = load_models()
-        with psycopg.connect(database.url, autocommit=True) as conn:
+        with analytics_connection(database.url) as conn:
             for model in models.values():
                 if not model.partitioned:
                     materialize(conn, model)

@@ -14,7 +14,14 @@ from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
 from everreach.datasets import DatasetStore, presigner
-from everreach.platform import Database, Settings, libpq_url, open_database, upgrade
+from everreach.platform import (
+    Database,
+    Settings,
+    analytics_connection,
+    libpq_url,
+    open_database,
+    upgrade,
+)
 
 
 class DatabaseResource(dg.ConfigurableResource):
@@ -49,9 +56,9 @@ class DatabaseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        """An autocommit connection; callers open transactions where they need one."""
+        """An analytics connection (autocommit, no JIT: see `analytics_connection`)."""
         assert self._url is not None, "the resource was not set up"
-        with psycopg.connect(self._url, autocommit=True) as conn:
+        with analytics_connection(self._url) as conn:
             yield conn
 
 

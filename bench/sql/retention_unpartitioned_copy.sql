@@ -15,7 +15,11 @@ CREATE TABLE events_unpartitioned (
     properties   jsonb       NOT NULL DEFAULT '{}'::jsonb
 );
 -- Oldest first, as a table filled over time holds them: its oldest pages are at the start.
-INSERT INTO events_unpartitioned SELECT * FROM app_events ORDER BY occurred_at;
+INSERT INTO events_unpartitioned
+SELECT id, event_id, event_name, user_id, anonymous_id, occurred_at, received_at, sent_at, context,
+       properties
+FROM app_events
+ORDER BY occurred_at;
 ALTER TABLE events_unpartitioned ADD CONSTRAINT events_unpartitioned_event_id_key UNIQUE (event_id);
 CREATE INDEX ON events_unpartitioned (occurred_at);
 CREATE INDEX ON events_unpartitioned (anonymous_id);

@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import psycopg
-
 from everreach.datasets.partitions import EXPORTS, DatasetStore, export_query
 from everreach.datasets.sql_models import inline_select, load_models
 from everreach.datasets.tabular_writer import FORMATS
+from everreach.platform.database import analytics_connection
 from everreach.platform.integers import parse_bounded_int
 from everreach.platform.problems import ClientFault
 
@@ -75,7 +74,7 @@ def export_ml_dump(
     samples = inline_select(load_models(), MODEL, (start, end))
     select = f"SELECT * FROM ({samples}) AS samples ORDER BY created_at, response_id"
     stem = f"ml_export_{request.days}d_{int(end.timestamp() * 1000)}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with analytics_connection(database_url) as conn:
         written = export_query(conn, store, select, request.format, stem)
     return ExportResult(
         path=f"{EXPORTS}/{written.file_name}",

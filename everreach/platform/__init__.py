@@ -7,6 +7,7 @@ It imports no other `everreach` package: the domains build on it, never the reve
 from everreach.platform.database import (
     APP_DATABASE,
     Database,
+    analytics_connection,
     database_session,
     ensure_database,
     libpq_url,
@@ -33,6 +34,7 @@ __all__ = [
     "RateLimiter",
     "RateLimiterUnavailable",
     "Settings",
+    "analytics_connection",
     "build_rate_limiter",
     "configure_logging",
     "database_session",

@@ -20,6 +20,7 @@ from everreach.datasets.labels import label_sql
 from everreach.datasets.sql_models import inline_select, load_models, materialize
 from everreach.plan import load_plan
 from everreach.plan.model import DurationLabel, RatioLabel
+from everreach.platform import analytics_connection, days_window
 from everreach.platform.migrations import scratch_database
 
 DAYS_KEPT = 30
@@ -96,3 +97,27 @@ def test_the_ml_dataset_day_reads_no_partition_before_the_day_before_it(
         every = {name for name, _ in conn.execute("SELECT * FROM event_partitions()")}
     earliest = partition_of(window[0] - timedelta(days=1))
     assert read == {name for name in every if name >= earliest} | {"app_events_default"}
+
+
+def jit_compiled(conn: psycopg.Connection[Any], query: Any) -> bool:
+    """Whether running `query` on `conn` JIT-compiled anything (EXPLAIN ANALYZE's JIT entry),
+    with the cost threshold at zero so that any query would be compiled if JIT were on."""
+    conn.execute("SET jit_above_cost = 0")
+    analyze = psycopg.sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) {}").format(query)
+    (plan,) = conn.execute(analyze).fetchone()
+    return "JIT" in (plan if not isinstance(plan, str) else json.loads(plan))[0]
+
+
+def test_the_analytics_connection_never_jit_compiles_a_label_over_the_partitions(
+    pruning_database: str,
+) -> None:
+    """JIT compiles every partition's expressions apiece: seconds for a 30-day label."""
+    today = datetime.now(UTC).date()
+    window = days_window(today - timedelta(days=DAYS_KEPT), today - timedelta(days=1))
+    query = label_sql(load_plan().labels["dwell_ms"], window)
+    with analytics_connection(pruning_database) as conn:
+        assert not jit_compiled(conn, query)
+        jit_available = conn.execute("SELECT pg_jit_available()").fetchone()[0]
+    if jit_available:  # the same query on a plain connection is compiled: the check can fail
+        with psycopg.connect(pruning_database, autocommit=True) as conn:
+            assert jit_compiled(conn, query)
