@@ -155,6 +155,12 @@ def test_retention_drops_whole_days_deletes_only_in_the_boundary_day_and_counts_
             " VALUES (gen_random_uuid(), '{}', '[]', %s)",
             (now - timedelta(days=11),),
         )
+        for name, at in (("$identify", now - timedelta(days=11)), ("$pageview", now)):
+            conn.execute(
+                "INSERT INTO sdk_system_events (event_id, source, event_name, occurred_at)"
+                " VALUES (gen_random_uuid(), 'posthog', %s, %s)",
+                (name, at),
+            )
         old_days = {d for d in partition_days(conn) if d < cutoff.date()}
         kept_rows = conn.execute(
             "SELECT * FROM app_events WHERE occurred_at >= %s ORDER BY id", (cutoff,)
@@ -163,7 +169,11 @@ def test_retention_drops_whole_days_deletes_only_in_the_boundary_day_and_counts_
 
         removed = conn.execute("SELECT * FROM cleanup_old_events(10)").fetchall()
 
-        assert removed == [("app_events", expected, len(old_days)), ("quarantined_events", 1, 0)]
+        assert removed == [
+            ("app_events", expected, len(old_days)),
+            ("quarantined_events", 1, 0),
+            ("sdk_system_events", 1, 0),
+        ]
         assert len(old_days) == 5
         assert not {d for d in partition_days(conn) if d < cutoff.date()}
         assert cutoff.date() in partition_days(conn)  # the boundary day: only its old rows went
@@ -172,7 +182,13 @@ def test_retention_drops_whole_days_deletes_only_in_the_boundary_day_and_counts_
         logged = conn.execute(
             "SELECT table_name, deleted_rows, dropped_partitions FROM retention_runs ORDER BY id"
         ).fetchall()
-        assert logged == [("app_events", expected, 5), ("quarantined_events", 1, 0)]
+        assert logged == [
+            ("app_events", expected, 5),
+            ("quarantined_events", 1, 0),
+            ("sdk_system_events", 1, 0),
+        ]
+        kept_system = conn.execute("SELECT event_name FROM sdk_system_events").fetchall()
+        assert kept_system == [("$pageview",)]
 
 
 def test_an_event_retried_after_its_partition_was_dropped_is_accepted_again(
