@@ -328,14 +328,6 @@ def _start_daemon(env: Mapping[str, str], logs: Path) -> subprocess.Popen[bytes]
     )
 
 
-def redis_answers(url: str) -> bool:
-    """Whether a Redis server answers at `url` (the cluster tests skip without one)."""
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 def _stop_workers(cluster: Cluster) -> None:
     for process in cluster.workers.values():
         process.terminate()

@@ -30,10 +30,10 @@ from tests.dagster_cluster import (
     REPO,
     celery_environment,
     dataset_files,
-    redis_answers,
     running_cluster,
     s3_store,
 )
+from tests.helpers import redis_answers
 from tests.s3_server import s3_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.external, pytest.mark.timeout(900)]

@@ -28,12 +28,12 @@ from tests.dagster_cluster import (
     dataset_files,
     days_ending,
     materialize_locally,
-    redis_answers,
     running_cluster,
     s3_store,
     seed_traffic,
     utc,
 )
+from tests.helpers import redis_answers
 from tests.s3_server import s3_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.external, pytest.mark.timeout(900)]

@@ -15,7 +15,7 @@ import pytest
 from dagster_celery.make_app import make_app
 
 from everreach_dagster.step_workers import worker_name
-from tests.dagster_cluster import redis_answers
+from tests.helpers import redis_answers
 from tests.reliability.test_celery_workers import BROKER_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]
