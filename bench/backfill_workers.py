@@ -23,15 +23,14 @@ import psycopg
 
 from bench.environment import REPO, bench_database, machine_description, report
 from everreach.datasets.partitions import DatasetStore
-from everreach_dagster.resources import DatasetStorageResource, s3_resource
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.dagster_cluster import (
-    as_settings,
     celery_environment,
     dataset_files,
     days_ending,
     materialize_locally,
     running_cluster,
+    s3_store,
     seed_traffic,
 )
 from tests.s3_server import s3_server
@@ -76,8 +75,7 @@ def main() -> None:
             EVERREACH_JWT_SECRET=TEST_JWT_SECRET,
             EVERREACH_BACKFILL_DAYS_PER_RUN=str(options.days_per_run),
         )
-        settings = as_settings(env)
-        store = DatasetStorageResource(root=settings.datasets_uri, s3=s3_resource(settings)).store()
+        store = s3_store(env)
         wall: dict[int, float] = {}
         span: dict[int, float] = {}
         nodes: dict[int, set[str]] = {}

@@ -39,6 +39,7 @@ from bench.environment import REPO, bench_database, machine_description, report
 from everreach.collector import maintain_event_partitions
 from everreach.platform.database import drop_database, ensure_database, with_database
 from everreach_cli.synthetic_traffic import generate_traffic
+from tests.helpers import redis_answers
 
 BATCH = 100
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -65,15 +66,6 @@ def unpartitioned_baseline(into: Path) -> str:
     return subprocess.run(
         ["git", "rev-parse", "--short", commit], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
-
-
-def redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 def realistic_events(count: int) -> list[dict]:

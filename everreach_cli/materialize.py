@@ -8,7 +8,8 @@ DAGSTER_HOME or EVERREACH_DAGSTER_PG_URL by hand.
 `materialize` submits a real Dagster backfill (it appears on the UI's Backfills page, with a
 status per partition, and its failed days can be re-executed alone), processes it with the
 Dagster daemon (the one `everreach dev` runs, or one started for the duration), prints each day
-as it completes and ends with a summary per day.
+as it completes and ends with a summary per day (with the backfill's runs and, in celery mode,
+the steps each worker executed).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from everreach.datasets import data_days
 from everreach.platform import Database, Settings, database_session, upgrade
 from everreach_dagster.definitions import build_assets, build_definitions
 from everreach_dagster.instance import prepare_dagster_home
+from everreach_dagster.step_workers import step_workers, steps_per_worker
 
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
@@ -180,6 +182,15 @@ def daily_selection(settings: Settings, selection: Sequence[str]) -> list[dg.Ass
     return [daily[name] for name in selection] if selection else list(daily.values())
 
 
+def placement(instance: dg.DagsterInstance, backfill_id: str) -> str:
+    """How many runs the backfill made and, in celery mode, how many steps each worker ran
+    (from the event log): the proof, in the terminal, that the work left this process."""
+    run_ids = [r.run_id for r in instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id))]
+    counts = steps_per_worker(step_workers(instance, run_ids))
+    on = ", ".join(f"{worker}: {steps}" for worker, steps in counts.items())
+    return f"{len(run_ids)} run(s)" + (f", steps on {on}" if on else "")
+
+
 def run_backfill(
     settings: Settings,
     database: Database,
@@ -226,7 +237,10 @@ def run_backfill(
                 if current.status in FINISHED:
                     break
                 time.sleep(POLL_S)
-        click.echo(f"backfill {backfill.backfill_id} ended: {current.status.value}")
+        click.echo(
+            f"backfill {backfill.backfill_id} ended: {current.status.value}; "
+            f"{placement(instance, backfill.backfill_id)}"
+        )
     return [
         DayResult(day, "failed" if day in failed else "materialized" if day in done else "not run")
         for day in days

@@ -52,7 +52,8 @@ from everreach_cli.replay import replay
 from everreach_cli.synthetic_traffic import generate_traffic
 from everreach_dagster.definitions import build_assets
 from everreach_dagster.instance import prepare_dagster_home
-from everreach_dagster.resources import default_resources
+from everreach_dagster.resources import DatasetStorageResource, default_resources, s3_resource
+from everreach_dagster.step_workers import step_workers, worker_name
 from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +64,6 @@ DAILY_KEYS = [
     dg.AssetKey(["datasets", f"{DATASET}_files"]),
     dg.AssetKey("label_metrics"),
 ]
-WORKER_METADATA = "Celery worker"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -111,6 +111,12 @@ def dataset_files(store: DatasetStore, days: list[date]) -> dict[str, bytes]:
         ):
             files["/".join(parts)] = store.read_bytes(*parts)
     return files
+
+
+def s3_store(env: Mapping[str, str]) -> DatasetStore:
+    """The datasets store the cluster's processes write to (its S3 root)."""
+    settings = as_settings(env)
+    return DatasetStorageResource(root=settings.datasets_uri, s3=s3_resource(settings)).store()
 
 
 def celery_environment(
@@ -177,7 +183,7 @@ class Cluster:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             replies = self.celery.control.ping(timeout=1)
-            answered = {node.split("@")[0] for reply in replies for node in reply}
+            answered = {worker_name(node) for reply in replies for node in reply}
             if expected <= answered:
                 return
             for name, process in self.workers.items():
@@ -254,18 +260,11 @@ class Cluster:
         task_id = self.instance.get_run_by_id(run.run_id).tags.get(DAGSTER_CELERY_TASK_ID_TAG)
         info = self.celery.AsyncResult(task_id).info if task_id else None
         node = info.get("hostname") if isinstance(info, dict) else None
-        return node.split("@")[0].removesuffix("-runs") if node else None
+        return worker_name(node).removesuffix("-runs") if node else None
 
     def step_workers(self, run_ids: list[str]) -> dict[str, str]:
-        """Step key -> the Celery node that executed it, from Dagster's event log."""
-        found: dict[str, str] = {}
-        for run_id in run_ids:
-            for record in self.instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
-                event = record.dagster_event
-                data = event.engine_event_data if event else None
-                if data and WORKER_METADATA in data.metadata:
-                    found[f"{run_id[:8]}:{event.step_key}"] = data.metadata[WORKER_METADATA].value
-        return found
+        """Step -> the Celery node that executed it, from Dagster's event log."""
+        return step_workers(self.instance, run_ids)
 
     def reexecute_from_failure(self, run: dg.DagsterRun) -> dg.DagsterRun:
         context = self.context
@@ -287,9 +286,14 @@ class Cluster:
 
 @contextmanager
 def running_cluster(
-    env: Mapping[str, str], home: Path, database_url: str, workers: list[str]
+    env: Mapping[str, str],
+    home: Path,
+    database_url: str,
+    workers: list[str],
+    daemon: bool = True,
 ) -> Iterator[Cluster]:
-    """Prepare the Dagster home, start the daemon and the workers; stop them all afterwards."""
+    """Prepare the Dagster home, start the daemon (unless the code under test starts its own,
+    as `everreach demo` does) and the workers; stop them all afterwards."""
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     redis.Redis.from_url(env["EVERREACH_CELERY_BROKER_URL"]).flushdb()
@@ -299,16 +303,8 @@ def running_cluster(
         dagster_env = prepare_dagster_home(home, Database(url=database_url), settings=settings)
         stack.callback(drop_database, database_url, settings.dagster_database)
         full_env = {**env, **dagster_env}
-        daemon_log = (logs / "daemon.log").open("ab")
-        daemon = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(WORKSPACE)],
-            env={**os.environ, **full_env},
-            cwd=dagster_env["DAGSTER_HOME"],
-            stdout=daemon_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        stack.callback(_stop_group, daemon)
+        if daemon:
+            stack.callback(_stop_group, _start_daemon(full_env, logs))
         instance = stack.enter_context(dg.DagsterInstance.get())
         workspace = stack.enter_context(
             WorkspaceProcessContext(instance, WorkspaceFileTarget([str(WORKSPACE)]))
@@ -319,6 +315,17 @@ def running_cluster(
             cluster.start_worker(name)
         cluster.wait_for_workers()
         yield cluster
+
+
+def _start_daemon(env: Mapping[str, str], logs: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(WORKSPACE)],
+        env={**os.environ, **env},
+        cwd=env["DAGSTER_HOME"],
+        stdout=(logs / "daemon.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _stop_workers(cluster: Cluster) -> None:

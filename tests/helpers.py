@@ -1,4 +1,5 @@
-"""Small builders shared by tests: events in the collector's wire format, auth headers."""
+"""Small builders shared by tests: events in the collector's wire format, auth headers, a probe
+for the Redis server that the external tests skip without."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 
 from everreach.accounts.tokens import TokenCodec
 
@@ -83,3 +85,11 @@ def api_env(database_url: str, home: Path, **extra: str) -> dict[str, str]:
         "EVERREACH_LOG_LEVEL": "WARNING",
         **extra,
     }
+
+
+def redis_answers(url: str) -> bool:
+    """Whether a Redis server answers at `url` (tests that need one skip without it)."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False

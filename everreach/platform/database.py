@@ -60,12 +60,19 @@ def analytics_connection(url: str) -> Iterator[psycopg.Connection]:
 
 
 def ensure_database(server_url: str, name: str) -> None:
-    """Create database `name` on the server of `server_url` if it does not exist yet."""
+    """Create database `name` on the server of `server_url` if it does not exist yet.
+
+    Safe when several processes start at once (two `everreach worker`s and the demo): the ones
+    that lose the race get DuplicateDatabase, or a unique violation on the catalog when the
+    creations overlap, and both mean the database is there.
+    """
     maintenance = with_database(server_url, "postgres")
     with psycopg.connect(maintenance, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+            with contextlib.suppress(
+                psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
+            ):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 

@@ -16,24 +16,24 @@ from dataclasses import dataclass
 
 import dagster as dg
 import pytest
-import redis
 from dagster._core.execution.backfill import BulkActionStatus
 
 from everreach.datasets.partitions import DatasetStore
 from everreach.platform.migrations import scratch_database
-from everreach_dagster.resources import DatasetStorageResource, s3_resource
+from everreach_dagster.step_workers import worker_name
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.dagster_cluster import (
     Cluster,
-    as_settings,
     celery_environment,
     dataset_files,
     days_ending,
     materialize_locally,
     running_cluster,
+    s3_store,
     seed_traffic,
     utc,
 )
+from tests.helpers import redis_answers
 from tests.s3_server import s3_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.external, pytest.mark.timeout(900)]
@@ -42,13 +42,6 @@ BROKER_URL = os.environ.get("EVERREACH_TEST_CELERY_BROKER_URL", "redis://127.0.0
 END = utc(2026, 4, 5)
 DAYS = days_ending(END, 4)
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE}
-
-
-def redis_answers() -> bool:
-    try:
-        return bool(redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 @dataclass
@@ -60,7 +53,7 @@ class Scenario:
 
 @pytest.fixture(scope="module")
 def scenario(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    if not redis_answers():
+    if not redis_answers(BROKER_URL):
         pytest.skip(f"no Redis at {BROKER_URL}")
     with scratch_database(pg_server_url, "everreach_celery") as url, s3_server() as s3:
         local_home = tmp_path_factory.mktemp("local")
@@ -78,8 +71,7 @@ def scenario(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
             EVERREACH_JWT_SECRET=TEST_JWT_SECRET,
             EVERREACH_BACKFILL_DAYS_PER_RUN="1",
         )
-        settings = as_settings(env)
-        store = DatasetStorageResource(root=settings.datasets_uri, s3=s3_resource(settings)).store()
+        store = s3_store(env)
         with running_cluster(env, home, url, ["w1", "w2"]) as cluster:
             yield Scenario(cluster, reference, store)
 
@@ -96,7 +88,7 @@ def test_a_backfill_runs_on_both_workers_and_writes_the_local_modes_bytes(
     steps = cluster.step_workers([run.run_id for run in runs])
     # every step of every run was a Celery task: 3 assets and the dataset's freshness check
     assert len(steps) == 4 * len(DAYS), steps
-    assert {node.split("@")[0] for node in steps.values()} == {"w1", "w2"}, steps
+    assert {worker_name(node) for node in steps.values()} == {"w1", "w2"}, steps
     assert dataset_files(scenario.store, DAYS) == scenario.reference
 
 
@@ -119,8 +111,7 @@ def test_a_killed_workers_run_fails_and_reexecutes_on_the_survivor_with_the_same
     done = cluster.wait_for_run(child.run_id, FINISHED)
     assert done.status == dg.DagsterRunStatus.SUCCESS
     (survivor,) = cluster.workers
-    assert {node.split("@")[0] for node in cluster.step_workers([child.run_id]).values()} == {
-        survivor
-    }
+    steps = cluster.step_workers([child.run_id])
+    assert {worker_name(node) for node in steps.values()} == {survivor}
     files = dataset_files(scenario.store, [day])
     assert files == {k: v for k, v in scenario.reference.items() if key in k}

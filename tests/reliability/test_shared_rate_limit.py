@@ -18,7 +18,7 @@ import redis
 
 from api.server import api_subprocess, free_port
 from tests.conftest import TEST_JWT_SECRET
-from tests.helpers import api_env, bearer, event, new_id, serve_args
+from tests.helpers import api_env, bearer, event, new_id, redis_answers, serve_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]
 
@@ -28,15 +28,8 @@ BATCH = 10  # 2400 events offered, four times the limit
 REDIS_URL = os.environ.get("EVERREACH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def redis_answers() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_limit_holds_within_one_percent_across_two_processes(database_url, tokens, tmp_path):
-    if not redis_answers():
+    if not redis_answers(REDIS_URL):
         pytest.skip(f"no Redis at {REDIS_URL}")
     user = new_id()
     headers = bearer(tokens, user)
@@ -148,7 +141,7 @@ def test_a_burst_straddling_a_window_edge_stays_within_one_percent_across_two_pr
 ) -> None:
     """A fixed window admitted LIMIT in the second before an edge and LIMIT again after it;
     then overload for 2.5 windows: no span of the window ever holds more than LIMIT + 1 %."""
-    if not redis_answers():
+    if not redis_answers(REDIS_URL):
         pytest.skip(f"no Redis at {REDIS_URL}")
     burst_user, stream_user = new_id(), new_id()
     with two_apis(database_url, tmp_path / "home", EDGE_WINDOW_S) as clients:

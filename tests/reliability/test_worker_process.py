@@ -14,13 +14,15 @@ import psutil
 import pytest
 from dagster_celery.make_app import make_app
 
-from tests.reliability.test_celery_workers import BROKER_URL, redis_answers
+from everreach_dagster.step_workers import worker_name
+from tests.helpers import redis_answers
+from tests.reliability.test_celery_workers import BROKER_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]
 
 
 def test_sigterm_stops_every_celery_process_of_the_worker(database_url: str, tmp_path: Path):
-    if not redis_answers():
+    if not redis_answers(BROKER_URL):
         pytest.skip(f"no Redis at {BROKER_URL}")
     env = {
         **os.environ,
@@ -43,7 +45,7 @@ def test_sigterm_stops_every_celery_process_of_the_worker(database_url: str, tmp
         while {"sigterm-probe", "sigterm-probe-runs"} - nodes and time.monotonic() < deadline:
             assert wrapper.poll() is None, wrapper.stderr.read().decode()[-3000:]
             replies = celery.control.ping(timeout=1)
-            nodes = {node.split("@")[0] for reply in replies for node in reply}
+            nodes = {worker_name(node) for reply in replies for node in reply}
         assert {"sigterm-probe", "sigterm-probe-runs"} <= nodes
         children = psutil.Process(wrapper.pid).children(recursive=True)
         groups = {os.getpgid(child.pid) for child in children}

@@ -14,13 +14,14 @@ from dagster_celery.launcher import CeleryRunLauncher
 from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
 
 from everreach_dagster.execution import RUN_QUEUE, PingingCeleryRunLauncher
-from tests.reliability.test_celery_workers import BROKER_URL, redis_answers
+from tests.helpers import redis_answers
+from tests.reliability.test_celery_workers import BROKER_URL
 
 pytestmark = pytest.mark.external
 
 
 def test_a_started_run_on_a_silent_worker_is_reported_failed() -> None:
-    if not redis_answers():
+    if not redis_answers(BROKER_URL):
         pytest.skip(f"no Redis at {BROKER_URL}")
     launchers = [
         cls(default_queue=RUN_QUEUE, broker=BROKER_URL, backend=BROKER_URL)
