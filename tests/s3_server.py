@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ class S3Server:
 @contextmanager
 def s3_server(bucket: str = "everreach-datasets") -> Iterator[S3Server]:
     port = free_port()
+    # Its werkzeug access log (a line per S3 call) would bury a benchmark's or test's own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
