@@ -43,7 +43,11 @@ def json_rows(rows: Iterable[Any]) -> str:
 
 
 def _who(event: PreparedEvent) -> dict[str, Any]:
-    """The columns that identify an event and its person, in every event table."""
+    """The columns that identify an event and its person, in every event table.
+
+    Callers add their own columns to the dict it returns: one dict per row, no merged copies
+    (rows are built for every event of every request).
+    """
     return {
         "event_id": event.event_id,
         "event_name": event.name,
@@ -54,14 +58,13 @@ def _who(event: PreparedEvent) -> dict[str, Any]:
 
 def event_row(event: PreparedEvent) -> dict[str, Any]:
     """The columns an event log row has (app_events; sdk_system_events has all but verified)."""
-    return {
-        **_who(event),
-        "occurred_at": event.occurred_at,
-        "sent_at": event.sent_at,
-        "context": event.context,
-        "properties": event.properties,
-        "verified": event.verified,
-    }
+    row = _who(event)
+    row["occurred_at"] = event.occurred_at
+    row["sent_at"] = event.sent_at
+    row["context"] = event.context
+    row["properties"] = event.properties
+    row["verified"] = event.verified
+    return row
 
 
 def _prompt_row(event: PreparedEvent) -> dict[str, Any]:
@@ -106,17 +109,24 @@ def _link_rows(events: list[PreparedEvent]) -> list[dict[str, Any]]:
     for event in events:
         if not event.anonymous_id:
             continue
-        link = {
-            "event_id": event.event_id,
-            "anonymous_id": event.anonymous_id,
-            "seen_at": event.occurred_at,
-        }
         if event.user_id:
-            rows.append({**link, "user_id": event.user_id, "source": "event"})
+            rows.append(_link_row(event, event.user_id, "event", len(rows)))
         signed_up_as = event.properties.get("user_id") if event.name == SIGNUP_EVENT else None
         if isinstance(signed_up_as, str) and signed_up_as:
-            rows.append({**link, "user_id": signed_up_as, "source": "signup"})
-    return [{**row, "seq": seq} for seq, row in enumerate(rows)]
+            rows.append(_link_row(event, signed_up_as, "signup", len(rows)))
+    return rows
+
+
+def _link_row(event: PreparedEvent, user_id: str, source: str, seq: int) -> dict[str, Any]:
+    """One link row; `seq` is its position among the request's links."""
+    return {
+        "event_id": event.event_id,
+        "anonymous_id": event.anonymous_id,
+        "seen_at": event.occurred_at,
+        "user_id": user_id,
+        "source": source,
+        "seq": seq,
+    }
 
 
 async def store_identity_links(
@@ -136,11 +146,14 @@ def _side_rows(
 ) -> list[dict[str, Any]]:
     """Rows for the events named `name`, tagged with their event and position in the request
     (the statement keeps the rows of new events only, the last one per key)."""
-    return [
-        {**to_row(event), "event_id": event.event_id, "seq": seq}
-        for seq, event in enumerate(events)
-        if event.name == name
-    ]
+    rows: list[dict[str, Any]] = []
+    for seq, event in enumerate(events):
+        if event.name == name:
+            row = to_row(event)
+            row["event_id"] = event.event_id
+            row["seq"] = seq
+            rows.append(row)
+    return rows
 
 
 async def store_request(
@@ -172,7 +185,10 @@ async def store_request(
 
 
 def _quarantine_row(event: PreparedEvent) -> dict[str, Any]:
-    return {**_who(event), "raw": quarantine_record(event), "reasons": event.violations}
+    row = _who(event)
+    row["raw"] = quarantine_record(event)
+    row["reasons"] = event.violations
+    return row
 
 
 def _result(event: PreparedEvent, inserted: set[uuid.UUID]) -> EventResult:

@@ -102,7 +102,12 @@ def prepare_submission(
     pseudonyms: Pseudonymizer,
 ) -> PreparedSubmission:
     """Run plan validation, the auth rule, skew correction, scrubbing and pseudonyms on a
-    submission."""
+    submission.
+
+    The ids of one request repeat from event to event, so the pseudonyms remember their answers
+    for this request (see `Pseudonymizer.for_request`).
+    """
+    pseudonyms = pseudonyms.for_request()
     steps = {
         "skew_threshold_s": skew_threshold_s,
         "max_text_chars": max_text_chars,

@@ -114,7 +114,9 @@ or more. A string that is wholly a UUID, an ISO date/time, a short version or a 
 substring test, and the four digit passes by one search for a run of 7+ digit-ish characters.
 Patterns are written to be linear (possessive runs, look-behinds placed after a plain first
 character so the engine skips quickly to candidates). Key sensitivity is cached for keys that
-hold no PII (the same few hundred property names repeat). Strings are scanned only up
+hold no PII (the same few hundred property names repeat), and so are property values shaped like
+ids or labels (no white space, at most 64 characters: UUIDs, model and product names) in which
+nothing was found; free text is not remembered. Strings are scanned only up
 to ``max_text`` + 16 KiB, which bounds the work a huge value can cause while still seeing any
 token that straddles the truncation point.
 """
@@ -167,6 +169,7 @@ _MAX_TRUNCATE_ROUNDS = 4
 # `in`, which is faster than adding them to the regex). Most strings in events have none.
 _TRIGGER = re.compile(r"[0-9@:=]")
 _HAS_DIGIT = re.compile(r"[0-9]")
+_WHITE_SPACE = re.compile(r"\s")
 # Whole strings of these shapes are what events are full of (ids, times, builds, numbers) and
 # hold no PII under any rule below, so they skip the passes. Plain integers stop at 12 digits:
 # 13-19 may be a card.
@@ -510,12 +513,17 @@ def scrub_text(s: str) -> str:
     return _PHONE.sub(_phone_repl, s)
 
 
-# Short values that recur across events (device models, builds, platforms, event names) and in
-# which scrub_text found nothing: remembered so that the next event pays one set lookup. Only
-# values without PII are kept, so no PII stays in memory; cleared when full, like _PLAIN_KEYS.
+# Short values that recur across events (device models, builds, platforms, event names, and
+# property values that identify or classify: ids, product and model names) and in which
+# scrub_text found nothing: remembered so that the next event pays one set lookup. Only values
+# without PII are kept, so no PII stays in memory; cleared when full, like _PLAIN_KEYS.
 _PII_FREE_VALUES: set[str] = set()
 _PII_FREE_VALUES_MAX = 8192
 _REPEATED_MAX_LEN = 200
+# Property values are remembered only when shaped like an identifier or a label (no white space,
+# at most this long). Free text is not: it seldom repeats, and a person's words should not stay
+# in memory after their request.
+_LABEL_MAX_LEN = 64
 
 
 def scrub_repeated(s: str) -> str:
@@ -525,9 +533,24 @@ def scrub_repeated(s: str) -> str:
         return s
     out = scrub_text(s)
     if out == s and len(s) <= _REPEATED_MAX_LEN:
-        if len(_PII_FREE_VALUES) >= _PII_FREE_VALUES_MAX:
-            _PII_FREE_VALUES.clear()
-        _PII_FREE_VALUES.add(s)
+        _remember_pii_free(s)
+    return out
+
+
+def _remember_pii_free(s: str) -> None:
+    if len(_PII_FREE_VALUES) >= _PII_FREE_VALUES_MAX:
+        _PII_FREE_VALUES.clear()
+    _PII_FREE_VALUES.add(s)
+
+
+def _scrub_property_str(s: str, max_text: int) -> str:
+    """:func:`_scrub_str` for a property value: ids and labels that hold no PII (UUIDs, model and
+    product names, which recur from event to event) are remembered (see _PII_FREE_VALUES)."""
+    if s in _PII_FREE_VALUES and len(s) <= max_text:
+        return s
+    out = _scrub_str(s, max_text)
+    if out == s and len(s) <= _LABEL_MAX_LEN and not _WHITE_SPACE.search(s):
+        _remember_pii_free(s)
     return out
 
 
@@ -677,7 +700,7 @@ def _scrub_dict(d: Mapping[object, object], max_text: int) -> dict[object, objec
                 or "earer" in value
                 or "EARER" in value
             ):
-                value = _scrub_str(value, max_text)
+                value = _scrub_property_str(value, max_text)
         elif not (t is int or t is float or t is bool or value is None):
             value = _scrub_value(value, max_text)
         out[new_key] = value

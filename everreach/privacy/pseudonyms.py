@@ -54,6 +54,30 @@ class Pseudonymizer:
             return value
         return self.pseudonym(value)
 
+    def for_request(self) -> Pseudonymizer:
+        """This pseudonymizer, remembering its answers for the life of one request.
+
+        A request's events come from one device and mostly one user, so the same two ids recur
+        in every event; each is checked (and hashed, if it is PII) once. The answers live only
+        as long as the request: ids that are PII are never kept beyond it.
+        """
+        return _RequestPseudonymizer(self._key)
+
+
+class _RequestPseudonymizer(Pseudonymizer):
+    """A Pseudonymizer with the answers of one request remembered (see `for_request`)."""
+
+    def __init__(self, secret: str | bytes) -> None:
+        super().__init__(secret)
+        self._answers: dict[str | None, str | None] = {}
+
+    def identifier(self, value: str | None) -> str | None:
+        answers = self._answers
+        if value in answers:
+            return answers[value]
+        answer = answers[value] = super().identifier(value)
+        return answer
+
 
 def _normalised(identifier: str) -> str:
     value = identifier.strip()

@@ -778,3 +778,11 @@ def test_scrub_text_is_idempotent_on_arbitrary_text(s: str) -> None:
 def test_repeated_values_are_scrubbed_like_any_text_also_the_second_time(value: str) -> None:
     assert scrub_repeated(value) == scrub_text(value)
     assert scrub_repeated(value) == scrub_text(value)  # from what the first call remembered
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(any_pii, st.text(max_size=40), st.uuids().map(str)))
+def test_property_values_seen_before_are_scrubbed_and_cut_the_same(value: str) -> None:
+    # in a dict, ids and labels found PII-free are remembered; a smaller max_text still cuts them
+    for max_text in (5000, 5000, 16):
+        assert scrub({"v": value}, max_text=max_text) == {"v": scrub(value, max_text=max_text)}

@@ -60,3 +60,11 @@ def test_the_key_is_the_configured_one_else_generated_once_under_home(tmp_path: 
     path = generated.secrets_dir / "pseudonym_secret"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert pseudonym_secret(Settings(home=tmp_path / "c")) != first
+
+
+def test_a_request_remembers_its_answers_without_changing_them() -> None:
+    pseudonyms = Pseudonymizer(KEY)
+    ids = ["jane@example.com", str(uuid.uuid4()), "+33 6 12 34 56 78", "user_42", "", None]
+    request = pseudonyms.for_request()
+    # asked twice (the second time from memory), and the same as without a request
+    assert [request.identifier(i) for i in ids * 2] == [pseudonyms.identifier(i) for i in ids * 2]
