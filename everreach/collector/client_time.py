@@ -26,6 +26,8 @@ class ClientTimeOutOfRange(ValueError):
 
 def as_utc(moment: datetime, field: str = "timestamp") -> datetime:
     """Naive timestamps from clients are taken as UTC."""
+    if moment.tzinfo is UTC:  # what clients mostly send ("Z"): nothing to convert
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     try:

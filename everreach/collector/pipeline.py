@@ -212,7 +212,8 @@ def rate_costs(events: list[PreparedEvent]) -> dict[str, int]:
     """Events per rate key: the limiter charges events, not requests."""
     costs: dict[str, int] = {}
     for event in events:
-        costs[event.rate_key] = costs.get(event.rate_key, 0) + 1
+        key = event.rate_key
+        costs[key] = costs.get(key, 0) + 1
     return costs
 
 

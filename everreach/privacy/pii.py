@@ -198,8 +198,9 @@ _EMAIL = re.compile(
 # branch starts with a plain character and checks the one before it afterwards (as _LB1 does),
 # so the engine skips to candidate first letters; none may be glued to a word on either side.
 # Two patterns, because prose is full of lower-case letters: the formats starting with an upper-
-# case letter are searched in every long string, the others (which all hold "_" or "-") only in
-# strings that have one of those. Every format is at least _TOKEN_MIN_LEN characters long.
+# case letter, and the others (which all hold "_" or "-"). Each is searched only in a string that
+# holds a piece of text that every one of its formats has (tested with `in`, many times faster
+# than the regex): most prose has none. Every format is at least _TOKEN_MIN_LEN characters long.
 _TOKEN_MIN_LEN = 20
 _NOT_AFTER_WORD = r"(?<![A-Za-z0-9].)"
 _TOKEN_END = r"(?![A-Za-z0-9])"
@@ -490,8 +491,9 @@ def scrub_text(s: str) -> str:
     if "-----BEGIN" in s:
         s = _PRIVATE_KEY.sub(SECRET, s)
     if len(s) >= _TOKEN_MIN_LEN:
-        s = _UPPER_TOKEN.sub(SECRET, s)
-        if "_" in s or "-" in s:
+        if "A" in s or "SG." in s:  # AWS and Google keys start with "A", SendGrid's with "SG."
+            s = _UPPER_TOKEN.sub(SECRET, s)
+        if "_" in s or "glpat-" in s or "xox" in s or "sk-" in s:  # the others all have "_"
             s = _SNAKE_TOKEN.sub(SECRET, s)
     if "://" in s:
         s = _URL_PASSWORD.sub(r"\1:" + REDACTED + "@", s)
