@@ -28,7 +28,7 @@ from everreach.collector.submission import PreparedSubmission
 from everreach.collector.suppressed_events import withhold_suppressed
 from everreach.collector.wire import WireEvent
 from everreach.plan import TrackingPlan, load_plan
-from everreach.privacy import IdentifierHasher
+from everreach.privacy import IdentifierHasher, Pseudonymizer
 
 ROUNDS = 1000
 SUPPRESSED = 10_000
@@ -50,7 +50,15 @@ def request(plan: TrackingPlan, events: int) -> PreparedSubmission:
         for _ in range(events)
     ]
     context = RequestContext(client_ip="127.0.0.1", received_at=datetime.now(UTC))
-    prepared = prepare_events(wire, context, None, plan, skew_threshold_s=300, max_text_chars=5000)
+    prepared = prepare_events(
+        wire,
+        context,
+        None,
+        plan,
+        skew_threshold_s=300,
+        max_text_chars=5000,
+        pseudonyms=Pseudonymizer("bench-pseudonym-key-0123456789"),
+    )
     return PreparedSubmission("collector", prepared, [], {})
 
 
