@@ -39,7 +39,7 @@ from tests.s3_server import s3_server
 pytestmark = [pytest.mark.slow, pytest.mark.external, pytest.mark.timeout(900)]
 
 BROKER_URL = os.environ.get("EVERREACH_TEST_CELERY_DEMO_BROKER_URL", "redis://127.0.0.1:6379/12")
-HISTORY_DAYS = 3  # the demo's --days: its backfill covers them and today
+HISTORY_DAYS = 3  # the demo's --days: its backfill covers them (and today, once it has events)
 DEMO_ARGS = ("--users", "20", "--days", str(HISTORY_DAYS))
 STEPS_PER_RUN = 4  # 3 daily assets and the dataset's freshness check
 
@@ -77,7 +77,8 @@ def test_the_demos_backfill_runs_on_both_workers_and_writes_to_s3(
             ]
             assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
             days = demo_days(url)
-            assert len(days) == HISTORY_DAYS + 1
+            # its traffic ends now: today has events or not, depending on the hour
+            assert len(days) in (HISTORY_DAYS, HISTORY_DAYS + 1), days
             runs = cluster.backfill_runs(backfill.backfill_id)
             assert len(runs) == len(days)
             assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
