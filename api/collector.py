@@ -27,7 +27,6 @@ from everreach.collector import (
     rate_costs,
     read_capped,
     store_submission,
-    withhold_suppressed,
 )
 from everreach.platform import INGEST_EVENTS, INGEST_SECONDS, ClientFault
 
@@ -97,10 +96,8 @@ async def collect(
         )
     started = time.perf_counter()
     async with svc.pool.connection() as conn:
-        prepared, suppressed = await withhold_suppressed(conn, svc.identifiers, prepared)
         results = await store_submission(
-            conn, prepared, context.received_at, forward_to=svc.forward_to
+            conn, prepared, context.received_at, svc.identifiers, forward_to=svc.forward_to
         )
-    results += suppressed
     INGEST_SECONDS.observe(time.perf_counter() - started)
     return results

@@ -44,7 +44,6 @@ from everreach.collector.sdk_formats.segment import (
 )
 from everreach.collector.submission import COLLECTOR_SOURCE, Submission, prepare_submission
 from everreach.collector.submission_store import store_submission
-from everreach.collector.suppressed_events import withhold_suppressed
 from everreach.collector.wire import decode_request, request_json_schema
 
 __all__ = [
@@ -79,5 +78,4 @@ __all__ = [
     "request_json_schema",
     "segment_json_schema",
     "store_submission",
-    "withhold_suppressed",
 ]

@@ -21,8 +21,14 @@ import msgspec
 from psycopg import AsyncConnection
 
 from everreach.collector.pipeline import EventResult, Outcome, PreparedEvent, quarantine_record
+from everreach.collector.suppressed_events import (
+    hashed_identifiers,
+    identifiers_of,
+    is_suppressed,
+)
 from everreach.forwarding.outbox import delivery_rows
 from everreach.platform.sql_files import sql_folder
+from everreach.privacy.suppression import IdentifierHasher
 
 query = sql_folder(__package__)
 
@@ -160,13 +166,15 @@ async def store_request(
     conn: AsyncConnection,
     events: list[PreparedEvent],
     received_at: datetime,
+    hasher: IdentifierHasher,
     forward_to: Collection[str] = (),
 ) -> list[EventResult]:
     """Store a request's events in one statement and say what became of each.
 
     `forward_to` names the destinations (PostHog, webhook) whose outbox rows for the new events
     commit with them (see everreach.forwarding). Rows for side tables are sent for every valid
-    event; the statement keeps those of the events that were new.
+    event; the statement keeps those of the events that were new. The events of erased people
+    (their ids hashed with `hasher` are suppressed) are withheld by the statement itself.
     """
     valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
     invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
@@ -178,10 +186,17 @@ async def store_request(
         "responses": json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
         "links": json_rows(_link_rows(valid)),
         "quarantine": json_rows(map(_quarantine_row, invalid)),
+        "identifiers": hashed_identifiers(hasher, identifiers_of(events)),
     }
     cursor = await conn.execute(query("store_events"), params)
-    inserted = {row[0] for row in await cursor.fetchall()}
-    return [_result(event, inserted) for event in events]
+    inserted: set[uuid.UUID] = set()
+    suppressed: set[str] = set()
+    for event_id, identifier in await cursor.fetchall():
+        if identifier is None:
+            inserted.add(event_id)
+        else:
+            suppressed.add(identifier)
+    return [_result(event, inserted, suppressed) for event in events]
 
 
 def _quarantine_row(event: PreparedEvent) -> dict[str, Any]:
@@ -191,7 +206,9 @@ def _quarantine_row(event: PreparedEvent) -> dict[str, Any]:
     return row
 
 
-def _result(event: PreparedEvent, inserted: set[uuid.UUID]) -> EventResult:
+def _result(event: PreparedEvent, inserted: set[uuid.UUID], suppressed: set[str]) -> EventResult:
+    if suppressed and is_suppressed(event, suppressed):
+        return EventResult(event.event_id, Outcome.SUPPRESSED)
     if not event.is_valid:
         return EventResult(event.event_id, Outcome.QUARANTINED, event.violations)
     if event.event_id in inserted and not event.duplicate_in_request:

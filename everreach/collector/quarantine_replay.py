@@ -39,7 +39,12 @@ from everreach.forwarding import forward_destinations
 from everreach.plan import TrackingPlan, load_plan
 from everreach.platform.settings import Settings
 from everreach.platform.sql_files import sql_folder
-from everreach.privacy import Pseudonymizer, pseudonym_secret
+from everreach.privacy import (
+    IdentifierHasher,
+    Pseudonymizer,
+    identifier_hasher,
+    pseudonym_secret,
+)
 
 query = sql_folder(__package__)
 
@@ -63,6 +68,7 @@ class ReplayReport:
     examined: int = 0
     moved: Counter[str] = field(default_factory=Counter)  # per event name
     duplicates: Counter[str] = field(default_factory=Counter)  # already in app_events
+    suppressed: Counter[str] = field(default_factory=Counter)  # of people erased since
     still_quarantined: Counter[tuple[str, str]] = field(default_factory=Counter)  # event, reason
 
     def lines(self) -> list[str]:
@@ -73,6 +79,10 @@ class ReplayReport:
         lines += [
             f"  {'duplicate':<12} {n:>7}  {name} (already stored; left the quarantine)"
             for name, n in sorted(self.duplicates.items())
+        ]
+        lines += [
+            f"  {'suppressed':<12} {n:>7}  {name} (the person was erased; left the quarantine)"
+            for name, n in sorted(self.suppressed.items())
         ]
         lines += [
             f"  {'still held':<12} {n:>7}  {name}: {reason}"
@@ -132,6 +142,7 @@ async def replay_quarantine(
     *,
     max_text_chars: int,
     pseudonyms: Pseudonymizer,
+    hasher: IdentifierHasher,
     forward_to: Collection[str] = (),
     dry_run: bool = False,
 ) -> ReplayReport:
@@ -159,13 +170,14 @@ async def replay_quarantine(
             _prepare(raw, plan, context, max_text_chars, pseudonyms) for _, _, raw, _, _ in rows
         ]
         report.examined += len(events)
-        await _apply(conn, events, replayed_at, forward_to, report)
+        await _apply(conn, events, replayed_at, hasher, forward_to, report)
 
 
 async def _apply(
     conn: AsyncConnection,
     events: list[PreparedEvent],
     replayed_at: datetime,
+    hasher: IdentifierHasher,
     forward_to: Collection[str],
     report: ReplayReport,
 ) -> None:
@@ -179,10 +191,10 @@ async def _apply(
         report.moved.update(e.name for e in passing)
         return
     async with conn.transaction():
-        results = await store_request(conn, passing, replayed_at, forward_to)
+        results = await store_request(conn, passing, replayed_at, hasher, forward_to)
+        counters = {Outcome.ACCEPTED: report.moved, Outcome.SUPPRESSED: report.suppressed}
         for event, result in zip(passing, results, strict=True):
-            counter = report.moved if result.status is Outcome.ACCEPTED else report.duplicates
-            counter[event.name] += 1
+            counters.get(result.status, report.duplicates)[event.name] += 1
         if passing:
             await conn.execute(
                 query("quarantine_release"), {"event_ids": [e.event_id for e in passing]}
@@ -217,6 +229,7 @@ def replay_as_configured(
                 selection,
                 max_text_chars=settings.max_text_chars,
                 pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
+                hasher=identifier_hasher(settings),
                 forward_to=forward_destinations(settings),
                 dry_run=dry_run,
             )

@@ -22,7 +22,9 @@ from everreach.collector.event_store import (
 )
 from everreach.collector.pipeline import EventResult, Outcome, PreparedEvent
 from everreach.collector.submission import PreparedSubmission
+from everreach.collector.suppressed_events import withhold_suppressed
 from everreach.platform.sql_files import sql_folder
+from everreach.privacy.suppression import IdentifierHasher
 
 query = sql_folder(__package__)
 
@@ -58,22 +60,27 @@ async def store_submission(
     conn: AsyncConnection,
     prepared: PreparedSubmission,
     received_at: datetime,
+    hasher: IdentifierHasher,
     forward_to: Collection[str] = (),
 ) -> list[EventResult]:
     """Store everything a request carries in one transaction; one result per event.
 
-    `forward_to`: destinations whose outbox rows for the accepted plan events commit with them.
+    Nothing of an erased person (ids suppressed under `hasher`'s keyed hashes) is stored: their
+    events get the result `suppressed`. `forward_to`: destinations whose outbox rows for the
+    accepted plan events commit with them.
     """
     if not prepared.identity_links and not prepared.system_events:
         # The common case (/v1/ingest): one statement, which is its own transaction.
-        return await store_request(conn, prepared.events, received_at, forward_to)
+        return await store_request(conn, prepared.events, received_at, hasher, forward_to)
     async with conn.transaction():
+        # Links are written before the plan events, so suppression is looked up first here.
+        prepared, suppressed = await withhold_suppressed(conn, hasher, prepared)
         # Explicit identify/alias links first: for a pair also seen on a plan event, the call
         # that made the link names it (source), rather than the event that merely carried it.
         await store_identity_links(conn, prepared.identity_links)
-        results = await store_request(conn, prepared.events, received_at, forward_to)
+        results = await store_request(conn, prepared.events, received_at, hasher, forward_to)
         if prepared.system_events:
             results += await store_system_events(
                 conn, prepared.source, prepared.system_events, received_at
             )
-    return results
+    return results + suppressed

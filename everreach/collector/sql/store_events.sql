@@ -7,12 +7,23 @@
 -- sighting of a link wins" keep the order the client sent.
 -- Dedup: an event is new when its id is (event_ids holds the id of every stored event, whatever
 -- day partition of app_events holds the event); only those events are stored.
-WITH events AS (
+-- Erased people: `suppressed` holds those of the request's user and anonymous ids (sent with
+-- their keyed hashes) that an erasure suppressed; their events are neither stored, quarantined
+-- nor forwarded, and the statement returns the ids so the caller answers `suppressed` for them.
+-- Checked here rather than by a lookup before the statement: one round trip per request.
+WITH suppressed AS MATERIALIZED (
+    SELECT i.identifier
+    FROM json_to_recordset(%(identifiers)s::json) AS i(identifier text, hash text)
+    JOIN suppressed_identifiers AS s ON s.identifier_hash = decode(i.hash, 'hex')
+),
+
+events AS (
     SELECT *
     FROM json_to_recordset(%(events)s::json)
          AS e(event_id uuid, event_name text, user_id text, anonymous_id text,
               occurred_at timestamptz, sent_at timestamptz, context jsonb, properties jsonb,
               verified boolean)
+    WHERE NOT EXISTS (SELECT FROM suppressed WHERE identifier IN (e.user_id, e.anonymous_id))
 ),
 
 new_ids AS (
@@ -112,7 +123,10 @@ quarantined AS (
     FROM json_to_recordset(%(quarantine)s::json)
          AS q(event_id uuid, event_name text, user_id text, anonymous_id text, raw jsonb,
               reasons jsonb)
+    WHERE NOT EXISTS (SELECT FROM suppressed WHERE identifier IN (q.user_id, q.anonymous_id))
     ON CONFLICT (event_id) DO NOTHING
 )
 
-SELECT event_id FROM new_events
+SELECT event_id, NULL AS suppressed FROM new_events
+UNION ALL
+SELECT NULL, identifier FROM suppressed
