@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncRawCursor
 
 from everreach.collector.pipeline import EventResult, Outcome, PreparedEvent, quarantine_record
 from everreach.collector.suppressed_events import (
@@ -33,6 +33,18 @@ from everreach.privacy.suppression import IdentifierHasher
 query = sql_folder(__package__)
 
 _json = msgspec.json.Encoder()
+
+# The positional parameters of sql/store_events.sql, in order.
+STORE_PARAMETERS = (
+    "events",
+    "received_at",
+    "deliveries",
+    "prompts",
+    "responses",
+    "links",
+    "quarantine",
+    "identifiers",
+)
 
 PROMPT_EVENT = "prompt_submitted"
 RESPONSE_EVENT = "ai_response_generated"
@@ -188,7 +200,8 @@ async def store_request(
         "quarantine": json_rows(map(_quarantine_row, invalid)),
         "identifiers": hashed_identifiers(hasher, identifiers_of(events)),
     }
-    cursor = await conn.execute(query("store_events"), params)
+    cursor = AsyncRawCursor(conn)
+    await cursor.execute(query("store_events"), [params[name] for name in STORE_PARAMETERS])
     inserted: set[uuid.UUID] = set()
     suppressed: set[str] = set()
     for event_id, identifier in await cursor.fetchall():
