@@ -15,10 +15,16 @@
 -- their keyed hashes) that an erasure suppressed; their events are neither stored, quarantined
 -- nor forwarded, and the statement returns the ids so the caller answers `suppressed` for them.
 -- Checked here rather than by a lookup before the statement: one round trip per request.
+-- One index probe per identifier (LIMIT keeps the planner from hashing the whole table, which
+-- grows with every erasure: a plain join planned a hash join over it, 4.5 ms at 10 000 rows).
 WITH suppressed AS MATERIALIZED (
     SELECT i.identifier
     FROM json_to_recordset($8::json) AS i(identifier text, hash text)
-    JOIN suppressed_identifiers AS s ON s.identifier_hash = decode(i.hash, 'hex')
+    CROSS JOIN LATERAL (
+        SELECT FROM suppressed_identifiers AS s
+        WHERE s.identifier_hash = decode(i.hash, 'hex')
+        LIMIT 1
+    ) AS hit
 ),
 
 events AS (
