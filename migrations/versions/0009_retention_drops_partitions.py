@@ -15,6 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     run_sql_file("0009_retention_drops_partitions.up.sql")
+    run_sql_file("0009_cleanup_old_events.sql")
 
 
 def downgrade() -> None:

@@ -18,4 +18,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    run_sql_file("0013_system_events_retention.down.sql")
+    # Back to 0009's function: SDK system events are no longer removed.
+    run_sql_file("0009_cleanup_old_events.sql")

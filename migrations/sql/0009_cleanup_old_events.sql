@@ -1,4 +1,15 @@
--- Back to 0009's cleanup_old_events: SDK system events are no longer removed.
+-- cleanup_old_events as 0009 made it; 0009's upgrade creates it, 0013's downgrade restores it.
+-- Event retention drops day partitions instead of deleting rows (app_events is partitioned by
+-- UTC day since 0008). cleanup_old_events(days) keeps its name and its answer, the rows removed
+-- per table, and now also says how many partitions it dropped; retention_runs records both.
+--
+-- Every partition wholly before the horizon is dropped whole (no per-row WAL, its space returned
+-- at once); rows are deleted one by one only in the boundary partition (the horizon's day, when
+-- the horizon is not midnight) and in DEFAULT. The dedup ids of the removed events go with them
+-- (event_ids by occurred_at). The partitions touched are locked against inserts first (reads go
+-- on), so the counts are exact and no event or id can slip in between the steps; the drop comes
+-- last, so the parent's exclusive lock, which a drop needs, is held only for the commit.
+
 CREATE OR REPLACE FUNCTION cleanup_old_events(days integer DEFAULT 90)
 RETURNS TABLE (table_name text, deleted_rows bigint, dropped_partitions integer)
 LANGUAGE plpgsql
