@@ -83,20 +83,38 @@ def _window(window: Window) -> dict[str, sql.Composable]:
     }
 
 
-def _numerator_match(term: RatioTerm) -> sql.Composable:
-    """When a numerator event of a denominator key counts (see `RatioTerm.within`)."""
+def _numerator_terms(term: RatioTerm, window: Window) -> dict[str, sql.Composable]:
+    """When a numerator event of a denominator key counts (see `RatioTerm.within`), as the
+    pieces of `label_ratio.sql`: `num_bound`, which numerator events can count at all (a
+    constant range, so the planner reads only those days' partitions); `num_seen`, a window over
+    a key's events; `num_hit`, an aggregate of `num_seen` over a key's denominator events of a
+    day and segment."""
+    start, end = sql.Literal(window[0]), sql.Literal(window[1])
+    any_numerator = sql.SQL("bool_or(num_seen)")
     if term.within == WITHIN_ANY_TIME:
-        return sql.SQL("TRUE")
+        return {
+            "num_bound": sql.SQL("TRUE"),
+            "num_seen": sql.SQL("bool_or(NOT is_den) OVER (PARTITION BY k)"),
+            "num_hit": any_numerator,
+        }
     hours = term.within_hours
     if hours is not None:
-        return sql.SQL(
-            "e.occurred_at >= den.first_at "
-            "AND e.occurred_at < den.first_at + {} * interval '1 hour'"
-        ).format(sql.Literal(hours))
-    return sql.SQL(
-        "e.occurred_at >= den.day::timestamp AT TIME ZONE 'UTC' "
-        "AND e.occurred_at < (den.day + 1)::timestamp AT TIME ZONE 'UTC'"
-    )
+        span = sql.SQL("{} * interval '1 hour'").format(sql.Literal(hours))
+        return {
+            "num_bound": sql.SQL("e.occurred_at >= {} AND e.occurred_at < {}").format(
+                start, sql.Literal(window[1] + timedelta(hours=hours))
+            ),
+            "num_seen": sql.SQL(
+                "min(occurred_at) FILTER (WHERE NOT is_den) "
+                "OVER (PARTITION BY k ORDER BY occurred_at DESC)"
+            ),
+            "num_hit": sql.SQL("min(num_seen) < min(occurred_at) + {}").format(span),
+        }
+    return {
+        "num_bound": sql.SQL("e.occurred_at >= {} AND e.occurred_at < {}").format(start, end),
+        "num_seen": sql.SQL("bool_or(NOT is_den) OVER (PARTITION BY k, day)"),
+        "num_hit": any_numerator,
+    }
 
 
 def _ratio_sql(label: RatioLabel, window: Window) -> sql.Composed:
@@ -116,9 +134,9 @@ def _ratio_sql(label: RatioLabel, window: Window) -> sql.Composed:
         num_key=_key(num.distinct),
         den_event=sql.Literal(den.event),
         num_event=sql.Literal(num.event),
-        num_match=_numerator_match(num),
         segment=segment,
         dimension=sql.Literal("|".join(label.by)),
+        **_numerator_terms(num, window),
         **_window(window),
     )
 

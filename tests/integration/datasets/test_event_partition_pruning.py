@@ -1,8 +1,9 @@
 """The queries over a window read only that window's day partitions of app_events (EXPLAIN).
 
-Label metrics whose numerator is joined to the denominator's keys ("within: denominator" or
-`by`) count numerator events at any time by definition, so their numerator side reads every
-partition, by index; their denominator side, like every other label, reads the window's only.
+A ratio label's numerator reads the partitions its `within` can count: the window's days (same
+day), the window's and the span's past its end (`within: 24h`), every one (`within:
+denominator`, at any time by definition); its denominator side, like every other label, reads
+the window's only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from everreach.collector import maintain_partitions
 from everreach.datasets.labels import label_sql
 from everreach.datasets.sql_models import inline_select, load_models, materialize
 from everreach.plan import load_plan
-from everreach.plan.model import DurationLabel, RatioLabel
+from everreach.plan.model import WITHIN_ANY_TIME, DurationLabel, RatioLabel
 from everreach.platform import analytics_connection, days_window
 from everreach.platform.migrations import scratch_database
 
@@ -72,7 +73,7 @@ def partition_of(moment: datetime) -> str:
 
 def test_label_metrics_read_only_the_partition_of_their_day(pruning_database: str) -> None:
     """Counts and ratios read their day; a duration's end event may come on a later day, so it
-    reads from its day on; a joined numerator counts at any time (see the module docstring)."""
+    reads from its day on; a numerator reads what its `within` counts (the module docstring)."""
     window = day_window(10)
     day = partition_of(window[0])
     with psycopg.connect(pruning_database) as conn:
@@ -80,8 +81,10 @@ def test_label_metrics_read_only_the_partition_of_their_day(pruning_database: st
             read = partitions_read(conn, label_sql(label, window))
             if isinstance(label, DurationLabel):
                 assert min(read - {"app_events_default"}) == day, label.name
-            elif isinstance(label, RatioLabel) and (label.numerator.within or label.by):
-                assert day in read, label.name
+            elif isinstance(label, RatioLabel) and label.numerator.within == WITHIN_ANY_TIME:
+                assert day in read and len(read) > 2, label.name
+            elif isinstance(label, RatioLabel) and label.numerator.within_hours == 24:
+                assert read == {day, partition_of(window[1])}, label.name
             else:
                 assert read == {day}, label.name
 
