@@ -17,7 +17,7 @@ endif
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii
+.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii bench-request-cpu
 
 $(UV_BOOTSTRAP)/bin/uv:
 	@echo "uv is not on PATH: installing uv $(UV_VERSION) from PyPI into $(UV_BOOTSTRAP)"
@@ -57,7 +57,7 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii bench-request-cpu
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
@@ -87,6 +87,9 @@ bench-auth: setup
 ## What refusing erased people costs the collector: the suppression lookup vs the store.
 bench-suppression: setup
 	$(BIN)/python -m bench.suppression
+
+bench-request-cpu: setup
+	$(BIN)/python -m bench.request_cpu
 
 ## Collector p50/p99 while attackers post reset tokens or wrong passwords, vs ingest alone.
 bench-reset-pressure: setup
