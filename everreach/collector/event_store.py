@@ -34,18 +34,6 @@ query = sql_folder(__package__)
 
 _json = msgspec.json.Encoder()
 
-# The positional parameters of sql/store_events.sql, in order.
-STORE_PARAMETERS = (
-    "events",
-    "received_at",
-    "deliveries",
-    "prompts",
-    "responses",
-    "links",
-    "quarantine",
-    "identifiers",
-)
-
 PROMPT_EVENT = "prompt_submitted"
 RESPONSE_EVENT = "ai_response_generated"
 SIGNUP_EVENT = "signup_completed"
@@ -190,18 +178,18 @@ async def store_request(
     """
     valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
     invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
-    params = {
-        "received_at": received_at,
-        "events": json_rows(map(event_row, valid)),
-        "deliveries": json_rows(delivery_rows(valid, forward_to)),
-        "prompts": json_rows(_side_rows(valid, PROMPT_EVENT, _prompt_row)),
-        "responses": json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
-        "links": json_rows(_link_rows(valid)),
-        "quarantine": json_rows(map(_quarantine_row, invalid)),
-        "identifiers": hashed_identifiers(hasher, identifiers_of(events)),
-    }
+    params = [  # the statement's $1..$8, in order
+        json_rows(map(event_row, valid)),
+        received_at,
+        json_rows(delivery_rows(valid, forward_to)),
+        json_rows(_side_rows(valid, PROMPT_EVENT, _prompt_row)),
+        json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
+        json_rows(_link_rows(valid)),
+        json_rows(map(_quarantine_row, invalid)),
+        hashed_identifiers(hasher, identifiers_of(events)),
+    ]
     cursor = AsyncRawCursor(conn)
-    await cursor.execute(query("store_events"), [params[name] for name in STORE_PARAMETERS])
+    await cursor.execute(query("store_events"), params)
     inserted: set[uuid.UUID] = set()
     suppressed: set[str] = set()
     for event_id, identifier in await cursor.fetchall():

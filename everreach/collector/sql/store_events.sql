@@ -6,7 +6,7 @@
 -- position in the request, so "the last prompt_submitted for a prompt_id wins" and "the first
 -- sighting of a link wins" keep the order the client sent.
 -- Parameters are positional ($1 events, $2 received_at, $3 deliveries, $4 prompts, $5 responses,
--- $6 links, $7 quarantine, $8 identifiers; see event_store.STORE_PARAMETERS): the statement runs
+-- $6 links, $7 quarantine, $8 identifiers; event_store.store_request builds them): the statement runs
 -- on a raw cursor, which psycopg does not re-parse for %(name)s placeholders on every request, as
 -- it does for any statement this long (over 4 kB it skips its cache of parsed queries).
 -- Dedup: an event is new when its id is (event_ids holds the id of every stored event, whatever
