@@ -5,10 +5,10 @@
 -- Each list arrives as one JSON array, expanded by json_to_recordset; `seq` is the event's
 -- position in the request, so "the last prompt_submitted for a prompt_id wins" and "the first
 -- sighting of a link wins" keep the order the client sent.
--- Parameters are positional ($1 events, $2 received_at, $3 deliveries, $4 prompts, $5 responses,
--- $6 links, $7 quarantine, $8 identifiers; event_store.store_request builds them): the statement runs
--- on a raw cursor, which psycopg does not re-parse for %(name)s placeholders on every request, as
--- it does for any statement this long (over 4 kB it skips its cache of parsed queries).
+-- Parameters are positional ($1 events, $2 received_at, $3 deliveries, $4 prompts,
+-- $5 responses, $6 links, $7 quarantine, $8 identifiers; event_store.store_request builds them):
+-- the statement runs on a raw cursor, which psycopg does not re-parse for %(name)s placeholders
+-- on every request, as it does for any statement this long (over 4 kB it skips its parse cache).
 -- Dedup: an event is new when its id is (event_ids holds the id of every stored event, whatever
 -- day partition of app_events holds the event); only those events are stored.
 -- Erased people: `suppressed` holds those of the request's user and anonymous ids (sent with
