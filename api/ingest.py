@@ -37,7 +37,8 @@ class IngestController(Controller):
             'Body: an event `{"name", "props", "event_id"?, "anonymous_id"?, "timestamp"?, '
             '"sent_at"?, "platform"?, "app_build"?, "device_model"?}` or `{"batch": [events], '
             '"sent_at"?}`; JSON, optionally gzip or deflate encoded. Each event gets a result: '
-            "accepted, duplicate, or quarantined with reasons."
+            "accepted, duplicate, quarantined with reasons, or suppressed (the person was "
+            "erased on request: nothing of theirs is stored)."
         ),
     )
     async def ingest(
