@@ -95,9 +95,6 @@ async def collect(
             extra={"retry_after_s": decision.retry_after_s},
         )
     started = time.perf_counter()
-    async with svc.pool.connection() as conn:
-        results = await store_submission(
-            conn, prepared, context.received_at, svc.identifiers, forward_to=svc.forward_to
-        )
+    results = await store_submission(svc.events, prepared)
     INGEST_SECONDS.observe(time.perf_counter() - started)
     return results

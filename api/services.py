@@ -34,6 +34,7 @@ from everreach.accounts import (
     build_backend,
     login_limits,
 )
+from everreach.collector import GroupCommit
 from everreach.forwarding import forward_destinations, forwarding_in_background
 from everreach.plan import TrackingPlan
 from everreach.platform import RateLimiter, Settings, build_rate_limiter
@@ -47,7 +48,7 @@ class Services:
     pool: AsyncConnectionPool
     limiter: RateLimiter
     tokens: TokenCodec
-    forward_to: tuple[str, ...]  # outbox destinations, fixed by the settings at start-up
+    events: GroupCommit  # stores the collector's plan events, grouping the requests that wait
     accounts: Accounts
     resets: PasswordResets
     credentials: AccountStates
@@ -81,6 +82,15 @@ def services_lifespan(
             )
             await pool.open(wait=False)
             stack.push_async_callback(pool.close)
+            identifiers = identifier_hasher(settings)
+            events = GroupCommit(
+                pool,
+                identifiers,
+                forward_destinations(settings),
+                concurrency=settings.store_concurrency,
+                max_events=settings.max_batch_events,
+            )
+            stack.push_async_callback(events.aclose)  # before the pool closes
             window = settings.reset_limit_window_s
             limiter, per_email, per_ip = (
                 build_rate_limiter(settings.redis_url, limit, period)
@@ -106,7 +116,7 @@ def services_lifespan(
                 pool=pool,
                 limiter=limiter,
                 tokens=tokens,
-                forward_to=forward_destinations(settings),
+                events=events,
                 accounts=Accounts(pool, hasher, tokens, credentials, logins),
                 resets=PasswordResets(
                     pool,
@@ -119,7 +129,7 @@ def services_lifespan(
                     ttl_s=settings.reset_token_ttl_s,
                 ),
                 credentials=credentials,
-                identifiers=identifier_hasher(settings),
+                identifiers=identifiers,
                 pseudonyms=Pseudonymizer(pseudonym_secret(settings)),
             )
             await stack.enter_async_context(forwarding_in_background(settings, pool))

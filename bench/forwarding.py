@@ -48,6 +48,7 @@ async def fill_outbox(database_url: str, count: int) -> None:
             anonymous_id="bench-device",
             occurred_at=now,
             sent_at=None,
+            received_at=now,
             context={},
             properties=e["props"],
         )

@@ -5,6 +5,9 @@ Two modes, both printing one JSON line of results:
   answers, with CONCURRENCY requests in flight.
 - `latency URL RATE SECONDS`: single-event requests at a fixed arrival rate (open loop: a slow
   answer does not slow the schedule), recording each latency.
+- `wakeups SECONDS`: no requests; a loop that sleeps 1 ms and records how late each wake-up
+  comes. Run beside a latency run, it measures the pauses the box itself imposes on any process
+  (CPU contention, the hypervisor descheduling the VM): a floor under every latency measured.
 """
 
 from __future__ import annotations
@@ -134,13 +137,25 @@ async def latency(url: str, rate: float, seconds: float) -> dict[str, object]:
     return {"latencies": latencies, "errors": errors, "achieved_rate": achieved}
 
 
+def wakeups(seconds: float) -> dict[str, object]:
+    """How late 1 ms sleeps wake up over `seconds` (seconds each, in order)."""
+    lateness: list[float] = []
+    end = time.perf_counter() + seconds
+    while (due := time.perf_counter() + 0.001) < end:
+        time.sleep(0.001)
+        lateness.append(time.perf_counter() - due)
+    return {"lateness": lateness}
+
+
 def main() -> None:
-    mode, url = sys.argv[1], sys.argv[2]
+    mode, args = sys.argv[1], sys.argv[2:]
     if mode == "throughput":
-        bodies = msgspec.json.decode(Path(sys.argv[3]).read_bytes(), type=list[str])
-        result = asyncio.run(throughput(url, [b.encode() for b in bodies], int(sys.argv[4])))
+        bodies = msgspec.json.decode(Path(args[1]).read_bytes(), type=list[str])
+        result = asyncio.run(throughput(args[0], [b.encode() for b in bodies], int(args[2])))
+    elif mode == "latency":
+        result = asyncio.run(latency(args[0], float(args[1]), float(args[2])))
     else:
-        result = asyncio.run(latency(url, float(sys.argv[3]), float(sys.argv[4])))
+        result = wakeups(float(args[0]))
     print(json.dumps(result))
 
 

@@ -88,13 +88,13 @@ async def measure(url: str, events: int, lookup_first: bool) -> tuple[list[float
             if lookup_first:
                 prepared, refused = await withhold_suppressed(conn, hasher, prepared)
                 assert not refused
-            results = await store_request(conn, prepared.events, datetime.now(UTC), hasher)
+            results = await store_request(conn, prepared.events, hasher)
             times.append(time.perf_counter() - started)
             assert all(r.status is Outcome.ACCEPTED for r in results)
         cpu_ms = 1000 * (time.process_time() - cpu_started) / ROUNDS
         # Both ways must refuse an erased person, or their speed means nothing.
         erased = request(plan, 1, user=ERASED)
-        results = await store_request(conn, erased.events, datetime.now(UTC), hasher)
+        results = await store_request(conn, erased.events, hasher)
         assert [r.status for r in results] == [Outcome.SUPPRESSED]
     return times, cpu_ms
 

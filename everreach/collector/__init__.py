@@ -16,6 +16,7 @@ from everreach.collector.event_partitions import (
     maintain_partitions,
     partition_span,
 )
+from everreach.collector.group_commit import GroupCommit
 from everreach.collector.payload import inflate, read_capped
 from everreach.collector.pipeline import (
     AttributedEvent,
@@ -53,6 +54,7 @@ __all__ = [
     "CaptureRequest",
     "DefaultDay",
     "EventResult",
+    "GroupCommit",
     "Maintenance",
     "Outcome",
     "QuarantineGroup",

@@ -67,6 +67,7 @@ def event_row(event: PreparedEvent) -> dict[str, Any]:
     row = _who(event)
     row["occurred_at"] = event.occurred_at
     row["sent_at"] = event.sent_at
+    row["received_at"] = event.received_at
     row["context"] = event.context
     row["properties"] = event.properties
     row["verified"] = event.verified
@@ -165,11 +166,11 @@ def _side_rows(
 async def store_request(
     conn: AsyncConnection,
     events: list[PreparedEvent],
-    received_at: datetime,
     hasher: IdentifierHasher,
     forward_to: Collection[str] = (),
 ) -> list[EventResult]:
-    """Store a request's events in one statement and say what became of each.
+    """Store a request's events (or several requests' together, see group_commit) in one
+    statement and say what became of each.
 
     `forward_to` names the destinations (PostHog, webhook) whose outbox rows for the new events
     commit with them (see everreach.forwarding). Rows for side tables are sent for every valid
@@ -178,9 +179,8 @@ async def store_request(
     """
     valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
     invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
-    params = [  # the statement's $1..$8, in order
+    params = [  # the statement's $1..$7, in order
         json_rows(map(event_row, valid)),
-        received_at,
         json_rows(delivery_rows(valid, forward_to)),
         json_rows(_side_rows(valid, PROMPT_EVENT, _prompt_row)),
         json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
@@ -203,6 +203,7 @@ async def store_request(
 def _quarantine_row(event: PreparedEvent) -> dict[str, Any]:
     row = _who(event)
     row["raw"] = quarantine_record(event)
+    row["received_at"] = event.received_at
     row["reasons"] = event.violations
     return row
 

@@ -64,6 +64,7 @@ class PreparedEvent:
     anonymous_id: str | None
     occurred_at: datetime
     sent_at: datetime | None
+    received_at: datetime  # when its request arrived: stored with it, and the skew reference
     context: dict[str, Any]
     properties: dict[str, Any]
     client_ip: str = ""  # for the rate key only; never stored (an IP address is PII)
@@ -160,6 +161,7 @@ def prepare_event(
         anonymous_id=pseudonyms.identifier(event.anonymous_id) or None,
         occurred_at=occurred_at,
         sent_at=as_utc(sent_at, "sent_at") if sent_at else None,
+        received_at=request.received_at,
         context=_context(event),
         client_ip=request.client_ip,
         properties=properties,  # type: ignore[arg-type]

@@ -164,19 +164,17 @@ async def replay_quarantine(
         if not rows:
             return report
         after_id = rows[-1][0]
-        replayed_at = datetime.now(UTC)
-        context = RequestContext(client_ip="", received_at=replayed_at)
+        context = RequestContext(client_ip="", received_at=datetime.now(UTC))
         events = [
             _prepare(raw, plan, context, max_text_chars, pseudonyms) for _, _, raw, _, _ in rows
         ]
         report.examined += len(events)
-        await _apply(conn, events, replayed_at, hasher, forward_to, report)
+        await _apply(conn, events, hasher, forward_to, report)
 
 
 async def _apply(
     conn: AsyncConnection,
     events: list[PreparedEvent],
-    replayed_at: datetime,
     hasher: IdentifierHasher,
     forward_to: Collection[str],
     report: ReplayReport,
@@ -191,7 +189,7 @@ async def _apply(
         report.moved.update(e.name for e in passing)
         return
     async with conn.transaction():
-        results = await store_request(conn, passing, replayed_at, hasher, forward_to)
+        results = await store_request(conn, passing, hasher, forward_to)
         counters = {Outcome.ACCEPTED: report.moved, Outcome.SUPPRESSED: report.suppressed}
         for event, result in zip(passing, results, strict=True):
             counters.get(result.status, report.duplicates)[event.name] += 1

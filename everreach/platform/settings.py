@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         default=2.0,
         description="Longest wait for a connection; past it the API sheds load with a 503.",
     )
+    store_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Collector store statements in flight per API process; the requests that "
+        "arrive meanwhile share the next one (group commit, everreach.collector.group_commit).",
+    )
     log_format: str = Field(default="auto", description="json | console | auto (tty → console)")
     log_level: str = "INFO"
 

@@ -5,10 +5,12 @@
 -- Each list arrives as one JSON array, expanded by json_to_recordset; `seq` is the event's
 -- position in the request, so "the last prompt_submitted for a prompt_id wins" and "the first
 -- sighting of a link wins" keep the order the client sent.
--- Parameters are positional ($1 events, $2 received_at, $3 deliveries, $4 prompts,
--- $5 responses, $6 links, $7 quarantine, $8 identifiers; event_store.store_request builds them):
--- the statement runs on a raw cursor, which psycopg does not re-parse for %(name)s placeholders
--- on every request, as it does for any statement this long (over 4 kB it skips its parse cache).
+-- Parameters are positional ($1 events, $2 deliveries, $3 prompts, $4 responses, $5 links,
+-- $6 quarantine, $7 identifiers; event_store.store_request builds them). Each event and
+-- quarantine row carries its own received_at: one statement may hold several requests' events
+-- (group_commit.py). The statement runs on a raw cursor, which psycopg does not re-parse for
+-- %(name)s placeholders on every request, as it does for any statement this long (over 4 kB
+-- it skips its parse cache).
 -- Dedup: an event is new when its id is (event_ids holds the id of every stored event, whatever
 -- day partition of app_events holds the event); only those events are stored.
 -- Erased people: `suppressed` holds those of the request's user and anonymous ids (sent with
@@ -19,7 +21,7 @@
 -- grows with every erasure: a plain join planned a hash join over it, 4.5 ms at 10 000 rows).
 WITH suppressed AS MATERIALIZED (
     SELECT i.identifier
-    FROM json_to_recordset($8::json) AS i(identifier text, hash text)
+    FROM json_to_recordset($7::json) AS i(identifier text, hash text)
     CROSS JOIN LATERAL (
         SELECT FROM suppressed_identifiers AS s
         WHERE s.identifier_hash = decode(i.hash, 'hex')
@@ -31,8 +33,8 @@ events AS (
     SELECT *
     FROM json_to_recordset($1::json)
          AS e(event_id uuid, event_name text, user_id text, anonymous_id text,
-              occurred_at timestamptz, sent_at timestamptz, context jsonb, properties jsonb,
-              verified boolean)
+              occurred_at timestamptz, sent_at timestamptz, received_at timestamptz,
+              context jsonb, properties jsonb, verified boolean)
     WHERE NOT EXISTS (SELECT FROM suppressed WHERE identifier IN (e.user_id, e.anonymous_id))
 ),
 
@@ -48,7 +50,7 @@ new_events AS (
         (event_id, event_name, user_id, anonymous_id, occurred_at, received_at, sent_at,
          context, properties, verified)
     SELECT DISTINCT ON (e.event_id)
-           e.event_id, e.event_name, e.user_id, e.anonymous_id, e.occurred_at, $2,
+           e.event_id, e.event_name, e.user_id, e.anonymous_id, e.occurred_at, e.received_at,
            e.sent_at, e.context, e.properties, e.verified
     FROM events AS e
     WHERE e.event_id IN (SELECT event_id FROM new_ids)
@@ -58,7 +60,7 @@ new_events AS (
 deliveries AS (
     INSERT INTO outbox (destination, event_id, payload)
     SELECT d.destination, d.event_id, d.payload
-    FROM json_to_recordset($3::json)
+    FROM json_to_recordset($2::json)
          AS d(destination text, event_id uuid, payload jsonb)
     WHERE d.event_id IN (SELECT event_id FROM new_events)
     ON CONFLICT (destination, event_id) DO NOTHING
@@ -70,7 +72,7 @@ new_prompts AS (
     SELECT DISTINCT ON (p.prompt_id)
            p.prompt_id, p.user_id, p.session_id, p.contact_id, p.text, p.model, p.temperature,
            ARRAY(SELECT jsonb_array_elements_text(p.tags)), p.created_at
-    FROM json_to_recordset($4::json)
+    FROM json_to_recordset($3::json)
          AS p(event_id uuid, seq integer, prompt_id uuid, user_id text, session_id text,
               contact_id text, text text, model text, temperature double precision, tags jsonb,
               created_at timestamptz)
@@ -96,7 +98,7 @@ new_responses AS (
     SELECT DISTINCT ON (r.response_id)
            r.response_id, r.prompt_id, r.user_id, r.model, r.text, r.tokens_out,
            r.finish_reason, r.cost_usd, r.latency_ms, r.created_at
-    FROM json_to_recordset($5::json)
+    FROM json_to_recordset($4::json)
          AS r(event_id uuid, seq integer, response_id uuid, prompt_id uuid, user_id text,
               model text, text text, tokens_out bigint, finish_reason text, cost_usd numeric,
               latency_ms bigint, created_at timestamptz)
@@ -118,7 +120,7 @@ new_responses AS (
 new_links AS (
     INSERT INTO identity_links (anonymous_id, user_id, source, first_seen_at)
     SELECT DISTINCT ON (l.anonymous_id, l.user_id) l.anonymous_id, l.user_id, l.source, l.seen_at
-    FROM json_to_recordset($6::json)
+    FROM json_to_recordset($5::json)
          AS l(event_id uuid, seq integer, anonymous_id text, user_id text, source text,
               seen_at timestamptz)
     WHERE l.event_id IN (SELECT event_id FROM new_events)
@@ -129,10 +131,10 @@ new_links AS (
 quarantined AS (
     INSERT INTO quarantined_events
         (event_id, event_name, user_id, anonymous_id, raw, reasons, received_at)
-    SELECT q.event_id, q.event_name, q.user_id, q.anonymous_id, q.raw, q.reasons, $2
-    FROM json_to_recordset($7::json)
+    SELECT q.event_id, q.event_name, q.user_id, q.anonymous_id, q.raw, q.reasons, q.received_at
+    FROM json_to_recordset($6::json)
          AS q(event_id uuid, event_name text, user_id text, anonymous_id text, raw jsonb,
-              reasons jsonb)
+              reasons jsonb, received_at timestamptz)
     WHERE NOT EXISTS (SELECT FROM suppressed WHERE identifier IN (q.user_id, q.anonymous_id))
     ON CONFLICT (event_id) DO NOTHING
 )

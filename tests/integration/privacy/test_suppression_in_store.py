@@ -14,8 +14,10 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from everreach.collector.event_store import store_request
+from everreach.collector.group_commit import GroupCommit
 from everreach.collector.pipeline import (
     AttributedEvent,
     Outcome,
@@ -90,9 +92,7 @@ def stored_under(db: psycopg.Connection[Any], ids: list[str]) -> dict[str, int]:
 
 async def _store(database_url: str, prepared: list[PreparedEvent]) -> list[Outcome]:
     async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
-        results = await store_request(
-            conn, prepared, datetime.now(UTC), HASHER, forward_to=["webhook"]
-        )
+        results = await store_request(conn, prepared, HASHER, forward_to=["webhook"])
     return [r.status for r in results]
 
 
@@ -147,8 +147,8 @@ def test_a_request_with_identity_links_withholds_the_erased_persons_links_too(
     )
 
     async def run() -> list[Outcome]:
-        async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
-            results = await store_submission(conn, prepared, datetime.now(UTC), HASHER)
+        async with AsyncConnectionPool(database_url, kwargs={"autocommit": True}) as pool:
+            results = await store_submission(GroupCommit(pool, HASHER), prepared)
         return sorted(r.status for r in results)
 
     assert asyncio.run(run()) == sorted([Outcome.SUPPRESSED, Outcome.ACCEPTED])
