@@ -14,7 +14,9 @@ group commit, without its fixed sleep, and without needing superuser to set it).
 Each request still gets its own answer, the one it would have had alone: an event id sent by two
 requests of one group is stored once, for the one that came first, and is a duplicate for the
 other (as if they had come one after the other). If a group's statement fails, each of its
-requests is stored again on its own, so an error reaches only the request that caused it.
+requests is stored again on its own, so an error reaches only the request that caused it; when
+the database itself is away (no connection in time, a lost connection) every request of the
+group gets that error at once.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from everreach.collector.event_store import store_request
 from everreach.collector.pipeline import EventResult, PreparedEvent
@@ -97,6 +100,12 @@ class GroupCommit:
     async def _store_group(self, group: list[_Waiting]) -> None:
         try:
             answers = await self._store_together(group)
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            # The database is away or overloaded, for every request alike: answer them all now
+            # (a 503 each) rather than wait for it again request by request.
+            for waiting in group:
+                _answer(waiting, exception=exc)
+            return
         except Exception as exc:
             if len(group) == 1:
                 _answer(group[0], exception=exc)

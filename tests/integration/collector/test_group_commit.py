@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from everreach.collector.group_commit import GroupCommit
 from everreach.collector.pipeline import (
@@ -142,3 +142,29 @@ def test_concurrency_bounds_the_statements_in_flight(database_url: str) -> None:
 def test_the_writer_refuses_a_concurrency_of_zero() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         GroupCommit(None, HASHER, concurrency=0)  # type: ignore[arg-type]
+
+
+def test_when_the_database_is_away_the_whole_group_fails_at_once() -> None:
+    now = datetime.now(UTC)
+    requests = [request(now) for _ in range(3)]
+
+    async def run() -> tuple[list[Any], dict[str, int]]:
+        # Nothing listens on port 1: no connection comes within the pool's timeout.
+        pool = AsyncConnectionPool(
+            "postgresql://postgres@127.0.0.1:1/none", open=False, timeout=0.5, min_size=1
+        )
+        await pool.open(wait=False)
+        try:
+            writer = GroupCommit(pool, HASHER, concurrency=1)
+            answers = await asyncio.gather(
+                *(writer.store(events) for events in requests), return_exceptions=True
+            )
+            return answers, pool.get_stats()
+        finally:
+            await pool.close()
+
+    answers, stats = asyncio.run(run())
+
+    assert all(isinstance(a, PoolTimeout) for a in answers)
+    # One wait for a connection for the three requests, not one more per request.
+    assert stats["requests_num"] == 1
