@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
-from litestar.di import NamedDependency
 
 from api.auth import optional_claims
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.errors import problem_responses
 from api.openapi import json_body_operation
-from api.services import Services
+from api.services import services as app_services
 from everreach.collector import (
     COLLECTOR_SOURCE,
     AttributedEvent,
@@ -41,9 +40,8 @@ class IngestController(Controller):
             "erased on request: nothing of theirs is stored)."
         ),
     )
-    async def ingest(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
-    ) -> Response[IngestResponse]:
+    async def ingest(self, request: Request[Any, Any, Any]) -> Response[IngestResponse]:
+        services = app_services(request)  # not injected: see api.services
         settings = services.settings
         claims = await optional_claims(request)
         content_type = request.headers.get("content-type", "application/json").lower()

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
-from litestar.di import NamedDependency
 
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.errors import problem_responses
 from api.openapi import json_body_operation
-from api.services import Services
+from api.services import services as app_services
 from everreach.collector import CaptureRequest, capture_json_schema, decode_capture
 
 
@@ -44,9 +43,8 @@ class PosthogCaptureController(Controller):
             "`$`-prefixed events are stored as SDK system events, apart from plan events."
         ),
     )
-    async def capture(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
-    ) -> Response[CaptureResponse]:
+    async def capture(self, request: Request[Any, Any, Any]) -> Response[CaptureResponse]:
+        services = app_services(request)  # not injected: see api.services
         settings = services.settings
         body = await read_body(request, settings.max_body_bytes)
         context = request_context(request)

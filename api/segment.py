@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
-from litestar.di import NamedDependency
 
 from api.collector import IngestResponse, collect, read_body, request_context, summarise
 from api.errors import problem_response, problem_responses
 from api.openapi import json_body_operation
-from api.services import Services
+from api.services import services as app_services
 from everreach.collector import MESSAGE_TYPES, decode_segment, segment_json_schema
 from everreach.platform import ClientFault
 
@@ -47,9 +46,8 @@ class SegmentController(Controller):
     exception_handlers = {ClientFault: _segment_fault}
     request_max_body_size = None  # capped after decoding (everreach.collector.payload)
 
-    async def _receive(
-        self, request: Request[Any, Any, Any], services: Services
-    ) -> Response[SegmentResponse]:
+    async def _receive(self, request: Request[Any, Any, Any]) -> Response[SegmentResponse]:
+        services = app_services(request)  # not injected: see api.services
         settings = services.settings
         body = await read_body(request, settings.segment_max_batch_bytes)
         context = request_context(request)
@@ -72,10 +70,8 @@ class SegmentController(Controller):
         operation_class=json_body_operation(segment_json_schema("batch")),
         responses=_PROBLEMS,
     )
-    async def batch(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
-    ) -> Response[SegmentResponse]:
-        return await self._receive(request, services)
+    async def batch(self, request: Request[Any, Any, Any]) -> Response[SegmentResponse]:
+        return await self._receive(request)
 
     @post(
         "/track",
@@ -85,10 +81,8 @@ class SegmentController(Controller):
         operation_class=json_body_operation(segment_json_schema("track")),
         responses=_PROBLEMS,
     )
-    async def track(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
-    ) -> Response[SegmentResponse]:
-        return await self._receive(request, services)
+    async def track(self, request: Request[Any, Any, Any]) -> Response[SegmentResponse]:
+        return await self._receive(request)
 
     @post(
         [f"/{call}" for call in _SINGLE_CALLS],
@@ -98,7 +92,5 @@ class SegmentController(Controller):
         operation_class=json_body_operation(segment_json_schema("identify")),
         responses=_PROBLEMS,
     )
-    async def call(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
-    ) -> Response[SegmentResponse]:
-        return await self._receive(request, services)
+    async def call(self, request: Request[Any, Any, Any]) -> Response[SegmentResponse]:
+        return await self._receive(request)

@@ -4,8 +4,10 @@
 resets and their mail queue, the in-process forwarder) and takes them down in reverse, so the
 forwarder and the mail queue finish before the pool closes. Handlers receive what they need
 through Litestar's dependency injection (`DEPENDENCIES`: `services`, `pool`, `accounts`,
-`resets`); only the authentication helpers, which Litestar calls with the bare connection, read
-the services from the app state through `services()`.
+`resets`); the authentication helpers, which Litestar calls with the bare connection, and the
+collector routes read the services from the app state through `services()`. The collector routes
+do so for speed: injection cost them 60-70 µs of CPU per request (lowest of four runs, in
+process on uvloop, 591-610 vs 659-753 µs per single-event request), a tenth of the request.
 """
 
 from __future__ import annotations
