@@ -15,7 +15,8 @@
    (the framework's own tail on this box); and beside every run a process that sleeps 1 ms in a
    loop and records how late it wakes (the pauses the box imposes on any process: on this
    2-vCPU VM the whole machine stalls for 10-40 ms every second or two under load, which no
-   server on it can hide).
+   server on it can hide); and the store alone at the same rate (bench/store_latency.py: the
+   statement and its durable commit, no HTTP), the database's share of the latency.
 
 The collector's rate limit is raised for the run (every synthetic device sends far more than 600
 events a minute here); the limiter itself still runs on every request.
@@ -41,6 +42,7 @@ import psycopg
 
 from api.server import api_subprocess, free_port
 from bench.environment import REPO, bench_database, machine_description, report
+from bench.store_latency import store_latencies
 from everreach.collector import maintain_event_partitions
 from everreach.platform.database import drop_database, ensure_database, with_database
 from everreach_cli.synthetic_traffic import generate_traffic
@@ -176,21 +178,24 @@ def percentile(values: list[float], q: float) -> float:
 
 @dataclass(frozen=True)
 class LatencyRun:
-    """One latency run: the requests' percentiles (ms), errors, the rate achieved, and how late
-    a 1 ms sleeper beside it woke up (the box's own pauses, ms)."""
+    """One latency run: the requests' percentiles (ms), errors, the rate achieved, how late the
+    client sent its requests, and how late a 1 ms sleeper beside it woke up (the box's own
+    pauses), in ms."""
 
     p50: float
     p95: float
     p99: float
     errors: int
     rate: float
+    client_lag_p99: float
     pause_p99: float
     pause_max: float
 
     def row(self) -> str:
         return (
             f"{self.p50:.1f} / {self.p95:.1f} / {self.p99:.1f} ms, {self.errors} errors"
-            f" (box pauses meanwhile: p99 {self.pause_p99:.1f} ms, max {self.pause_max:.0f} ms)"
+            f" (the client's own send lag p99 {self.client_lag_p99:.1f} ms; box pauses"
+            f" meanwhile: p99 {self.pause_p99:.1f} ms, max {self.pause_max:.0f} ms)"
         )
 
 
@@ -213,6 +218,7 @@ def latency_run(
         *(percentile(latencies_ms, q) for q in (50, 95, 99)),
         errors=result["errors"],
         rate=result["achieved_rate"],
+        client_lag_p99=percentile([1000 * v for v in result["send_lags"]], 99),
         pause_p99=percentile(pauses_ms, 99),
         pause_max=max(pauses_ms),
     )
@@ -354,6 +360,12 @@ def main() -> None:
             # in the next runs, 19:00 UTC run). The single events themselves owe no such debt.
             checkpoint(database.url)
             runs.append(latency_run(ours_args, ours_env, port, options.rate, options.seconds))
+        print(f"latency of the store alone (no HTTP, {options.rate:.0f} requests/s):")
+        truncate(database.url)
+        checkpoint(database.url)
+        stored_ms = [1000 * v for v in store_latencies(database.url, options.rate, options.seconds)]
+        store_alone = tuple(percentile(stored_ms, q) for q in (50, 95, 99))
+        print("  {:.1f} / {:.1f} / {:.1f} ms".format(*store_alone), flush=True)
         load = os.getloadavg()
 
     latency_rows = [
@@ -362,6 +374,10 @@ def main() -> None:
         for n, run in enumerate(runs)
     ]
     latency_rows.append(f"| the empty collector's latency, same load | {empty_latency.row()} | |")
+    latency_rows.append(
+        "| the store alone at the same rate (GroupCommit on a pool, no HTTP): the database's"
+        " statement and durable commit | {:.1f} / {:.1f} / {:.1f} ms | |".format(*store_alone)
+    )
     lines = [
         f"## Ingest ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
         "",
