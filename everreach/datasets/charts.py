@@ -12,8 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from matplotlib.figure import Figure
-
 from everreach.datasets.alerts import Alert
 from everreach.datasets.labels import LabelValue
 
@@ -32,6 +30,10 @@ def label_chart_png(history: list[LabelValue], title: str, alerts: Iterable[Aler
             value = row.value * 100 if row.kind == RATIO_KIND else row.value
             series[row.label].append((row.day, value))
     labels = sorted(kinds)
+    # Imported here, not at the top: matplotlib takes over a second to import, and every process
+    # that imports this package (the API does, through privacy erasure) paid it at start-up.
+    from matplotlib.figure import Figure
+
     columns = 3
     rows = max(1, -(-len(labels) // columns))
     fig = Figure(figsize=(11, 2.6 * rows))
