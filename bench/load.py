@@ -19,14 +19,17 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import msgspec
 import uvloop
 
 HEADERS = {"content-type": "application/json"}
+T = TypeVar("T")
 
 
 async def throughput(url: str, bodies: list[bytes], concurrency: int) -> dict[str, float]:
@@ -91,6 +94,26 @@ class RawConnection:
         return status
 
 
+async def open_loop(
+    rate: float, items: Sequence[T], one: Callable[[float, T], Awaitable[None]]
+) -> float:
+    """Start `one(due, item)` for item i at its due time, start + i/rate, whether or not the
+    earlier ones have finished (open loop), and wait for all; returns start."""
+    in_flight: set[asyncio.Task[None]] = set()  # finished ones are let go, not kept
+    start = time.perf_counter() + 0.1
+    for index, item in enumerate(items):
+        due = start + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(one(due, item))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+    while in_flight:
+        await asyncio.gather(*in_flight)
+    return start
+
+
 async def latency(url: str, rate: float, seconds: float) -> dict[str, object]:
     """Open loop: request i is due at start + i/rate; latency counts from when it was due, so a
     backed-up server is charged for the wait (no coordinated omission)."""
@@ -129,21 +152,10 @@ async def latency(url: str, rate: float, seconds: float) -> dict[str, object]:
 
     bodies = [single_event() for _ in range(total)]
     send_lags: list[float] = []  # how late this client itself sent each request
-    in_flight: set[asyncio.Task[None]] = set()  # finished requests are let go, not kept
     # The client's own garbage collection paused it 12-16 ms (gc callbacks), and every request
     # due meanwhile was charged to the server; its garbage is small and it exits after the run.
     gc.disable()
-    start = time.perf_counter() + 0.1
-    for index, body in enumerate(bodies):
-        due = start + index / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(one(due, body))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-    while in_flight:
-        await asyncio.gather(*in_flight)
+    start = await open_loop(rate, bodies, one)
     achieved = total / (time.perf_counter() - start)
     gc.enable()
     return {

@@ -9,34 +9,23 @@ no collector that stores a request before answering it can answer faster than th
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
-from datetime import UTC, datetime
 
 import uvloop
 from psycopg_pool import AsyncConnectionPool
 
-from bench.load import single_event
-from everreach.collector import AttributedEvent, GroupCommit, RequestContext, decode_request
-from everreach.collector.pipeline import PreparedEvent, prepare_events
-from everreach.plan import load_plan
-from everreach.privacy import IdentifierHasher, Pseudonymizer
+from bench.load import open_loop, single_event
+from everreach.collector import AttributedEvent, GroupCommit, decode_request
+from everreach.collector.pipeline import PreparedEvent
+from everreach.privacy import IdentifierHasher
+from tests.helpers import prepared
 
 
 def _requests(count: int) -> list[list[PreparedEvent]]:
-    plan = load_plan(None)
-    pseudonyms = Pseudonymizer("bench-pseudonym-key")
-    context = RequestContext(client_ip="127.0.0.1", received_at=datetime.now(UTC))
     return [
-        prepare_events(
-            [AttributedEvent(event, None) for event in decode_request(single_event(), 1).events],
-            context,
-            None,
-            plan,
-            skew_threshold_s=300,
-            max_text_chars=5000,
-            pseudonyms=pseudonyms,
+        prepared(
+            [AttributedEvent(event, None) for event in decode_request(single_event(), 1).events]
         )
         for _ in range(count)
     ]
@@ -48,7 +37,6 @@ async def _run(database_url: str, rate: float, seconds: float) -> list[float]:
     # this process 10-30 ms, charged to the store. The API freezes its start-up heap the same way.
     gc.freeze()
     latencies: list[float] = []
-    in_flight: set[asyncio.Task[None]] = set()
     async with AsyncConnectionPool(
         database_url, min_size=2, max_size=10, kwargs={"autocommit": True}
     ) as pool:
@@ -58,17 +46,7 @@ async def _run(database_url: str, rate: float, seconds: float) -> list[float]:
             await writer.store(events)
             latencies.append(time.perf_counter() - due)
 
-        start = time.perf_counter() + 0.1
-        for index, events in enumerate(requests):
-            due = start + index / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            task = asyncio.create_task(one(due, events))
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-        while in_flight:
-            await asyncio.gather(*in_flight)
+        await open_loop(rate, requests, one)
     return latencies
 
 

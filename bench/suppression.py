@@ -27,14 +27,12 @@ from everreach.collector.event_store import store_request
 from everreach.collector.pipeline import (
     AttributedEvent,
     Outcome,
-    RequestContext,
-    prepare_events,
 )
 from everreach.collector.submission import PreparedSubmission
 from everreach.collector.suppressed_events import withhold_suppressed
 from everreach.collector.wire import WireEvent
-from everreach.plan import TrackingPlan, load_plan
-from everreach.privacy import IdentifierHasher, Pseudonymizer
+from everreach.privacy import IdentifierHasher
+from tests.helpers import prepared
 
 ROUNDS = 1000
 SUPPRESSED = 10_000
@@ -42,7 +40,7 @@ ERASED = "erased-7"  # one of the suppressed identifiers
 RESULTS = REPO / "bench" / "RESULTS.md"
 
 
-def request(plan: TrackingPlan, events: int, user: str | None = None) -> PreparedSubmission:
+def request(events: int, user: str | None = None) -> PreparedSubmission:
     user, device = user or str(uuid.uuid4()), f"device-{uuid.uuid4()}"
     wire = [
         AttributedEvent(
@@ -56,17 +54,7 @@ def request(plan: TrackingPlan, events: int, user: str | None = None) -> Prepare
         )
         for _ in range(events)
     ]
-    context = RequestContext(client_ip="127.0.0.1", received_at=datetime.now(UTC))
-    prepared = prepare_events(
-        wire,
-        context,
-        None,
-        plan,
-        skew_threshold_s=300,
-        max_text_chars=5000,
-        pseudonyms=Pseudonymizer("bench-pseudonym-key-0123456789"),
-    )
-    return PreparedSubmission("collector", prepared, [], {})
+    return PreparedSubmission("collector", prepared(wire), [], {})
 
 
 def quantiles(samples: list[float]) -> tuple[float, float]:
@@ -77,23 +65,22 @@ def quantiles(samples: list[float]) -> tuple[float, float]:
 async def measure(url: str, events: int, lookup_first: bool) -> tuple[list[float], float]:
     """Per-request wall times, and the client's CPU per request (ms), storing ROUNDS requests;
     with `lookup_first`, each looks its ids up in a statement of its own before the store."""
-    plan = load_plan(None)
     hasher = IdentifierHasher("bench-key")
     times: list[float] = []
     async with await AsyncConnection.connect(url, autocommit=True) as conn:
         cpu_started = time.process_time()
         for _ in range(ROUNDS):
-            prepared = request(plan, events)
+            submission = request(events)
             started = time.perf_counter()
             if lookup_first:
-                prepared, refused = await withhold_suppressed(conn, hasher, prepared)
+                submission, refused = await withhold_suppressed(conn, hasher, submission)
                 assert not refused
-            results = await store_request(conn, prepared.events, hasher)
+            results = await store_request(conn, submission.events, hasher)
             times.append(time.perf_counter() - started)
             assert all(r.status is Outcome.ACCEPTED for r in results)
         cpu_ms = 1000 * (time.process_time() - cpu_started) / ROUNDS
         # Both ways must refuse an erased person, or their speed means nothing.
-        erased = request(plan, 1, user=ERASED)
+        erased = request(1, user=ERASED)
         results = await store_request(conn, erased.events, hasher)
         assert [r.status for r in results] == [Outcome.SUPPRESSED]
     return times, cpu_ms

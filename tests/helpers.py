@@ -1,8 +1,9 @@
-"""Small builders shared by tests: events in the collector's wire format, auth headers, a probe
-for the Redis server that the external tests skip without."""
+"""Small builders shared by tests: events in the collector's wire format and as the collector
+prepares them, auth headers, a probe for the Redis server that the external tests skip without."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,10 +13,36 @@ import psycopg
 import redis
 
 from everreach.accounts.tokens import TokenCodec
+from everreach.collector import AttributedEvent, RequestContext
+from everreach.collector.pipeline import PreparedEvent, prepare_events
+from everreach.plan import TrackingPlan, load_plan
+from everreach.privacy import Pseudonymizer
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+@functools.cache
+def default_plan() -> TrackingPlan:
+    """analytics/events.yml, loaded once per process."""
+    return load_plan(None)
+
+
+def prepared(
+    items: list[AttributedEvent], received_at: datetime | None = None
+) -> list[PreparedEvent]:
+    """`items` as the collector prepares one request of them under the default plan and limits
+    (for tests and benchmarks that drive the store below HTTP)."""
+    return prepare_events(
+        items,
+        RequestContext(client_ip="127.0.0.1", received_at=received_at or datetime.now(UTC)),
+        None,
+        default_plan(),
+        skew_threshold_s=300,
+        max_text_chars=5000,
+        pseudonyms=Pseudonymizer("test-pseudonym-key-0123456789"),
+    )
 
 
 def event(name: str, props: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:

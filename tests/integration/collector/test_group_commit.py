@@ -17,20 +17,12 @@ import pytest
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from everreach.collector.group_commit import GroupCommit
-from everreach.collector.pipeline import (
-    AttributedEvent,
-    EventResult,
-    Outcome,
-    PreparedEvent,
-    RequestContext,
-    prepare_events,
-)
+from everreach.collector.pipeline import AttributedEvent, EventResult, Outcome, PreparedEvent
 from everreach.collector.wire import WireEvent
-from everreach.plan import load_plan
-from everreach.privacy import IdentifierHasher, Pseudonymizer
+from everreach.privacy import IdentifierHasher
+from tests.helpers import prepared
 
 HASHER = IdentifierHasher("test-privacy-key-0123456789")
-PLAN = load_plan(None)
 
 
 def request(
@@ -44,15 +36,7 @@ def request(
         anonymous_id=f"d-{uuid.uuid4()}",
         timestamp=received_at - timedelta(seconds=1),
     )
-    return prepare_events(
-        [AttributedEvent(wire, None)],
-        RequestContext(client_ip="127.0.0.1", received_at=received_at),
-        None,
-        PLAN,
-        skew_threshold_s=300,
-        max_text_chars=5000,
-        pseudonyms=Pseudonymizer("test-pseudonym-key-0123456789"),
-    )
+    return prepared([AttributedEvent(wire, None)], received_at)
 
 
 async def store_together(

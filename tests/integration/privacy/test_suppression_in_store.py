@@ -18,21 +18,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from everreach.collector.event_store import store_request
 from everreach.collector.group_commit import GroupCommit
-from everreach.collector.pipeline import (
-    AttributedEvent,
-    Outcome,
-    PreparedEvent,
-    RequestContext,
-    prepare_events,
-)
+from everreach.collector.pipeline import AttributedEvent, Outcome, PreparedEvent
 from everreach.collector.submission import PreparedSubmission
 from everreach.collector.submission_store import store_submission
 from everreach.collector.wire import WireEvent
-from everreach.plan import load_plan
-from everreach.privacy import IdentifierHasher, Pseudonymizer
+from everreach.privacy import IdentifierHasher
+from tests.helpers import prepared
 
 HASHER = IdentifierHasher("test-privacy-key-0123456789")
-PLAN = load_plan(None)
 
 
 def suppress(db: psycopg.Connection[Any], identifier: str) -> None:
@@ -63,15 +56,7 @@ def events(*specs: tuple[str, str | None, str]) -> list[PreparedEvent]:
         )
         for name, user, device in specs
     ]
-    return prepare_events(
-        items,
-        RequestContext(client_ip="127.0.0.1", received_at=datetime.now(UTC)),
-        None,
-        PLAN,
-        skew_threshold_s=300,
-        max_text_chars=5000,
-        pseudonyms=Pseudonymizer("test-pseudonym-key-0123456789"),
-    )
+    return prepared(items)
 
 
 def stored_under(db: psycopg.Connection[Any], ids: list[str]) -> dict[str, int]:
