@@ -64,28 +64,36 @@ class GroupCommit:
         self._concurrency = concurrency
         self._max_events = max_events
         self._queue: deque[_Waiting] = deque()
-        self._draining: set[asyncio.Task[None]] = set()
-        self.statements = 0  # statements run, for the tests and the benchmark's figures
+        # Drains still taking requests. Counted, not read off the tasks: a drain that found the
+        # queue empty takes nothing more, but its task leaves a set only in a done callback, after
+        # the caller it answered last has resumed and perhaps queued the next request.
+        self._draining = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # held until done, for aclose
+        self.statements = 0  # statements run (the tests read it)
 
     async def store(self, events: list[PreparedEvent]) -> list[EventResult]:
         """Store one request's events (in the next group statement); one result per event."""
         waiting = _Waiting(events, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
-        if len(self._draining) < self._concurrency:
+        if self._draining < self._concurrency:
             # A task of its own, not the caller's: a client that hangs up cancels its handler,
             # which must not cancel a statement that carries other requests' events.
+            self._draining += 1
             task = asyncio.create_task(self._drain(), name="everreach-group-commit")
-            self._draining.add(task)
-            task.add_done_callback(self._draining.discard)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await waiting.answer
 
     async def aclose(self) -> None:
         """Wait for the statements in flight (the app's shutdown, before the pool closes)."""
-        await asyncio.gather(*self._draining, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _drain(self) -> None:
-        while self._queue:
-            await self._store_group(self._next_group())
+        try:
+            while self._queue:
+                await self._store_group(self._next_group())
+        finally:
+            self._draining -= 1  # no await since the queue was last seen empty
 
     def _next_group(self) -> list[_Waiting]:
         """The longest run of waiting requests, in arrival order, within `max_events` (at least

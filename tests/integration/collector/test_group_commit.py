@@ -152,3 +152,21 @@ def test_when_the_database_is_away_the_whole_group_fails_at_once() -> None:
     assert all(isinstance(a, PoolTimeout) for a in answers)
     # One wait for a connection for the three requests, not one more per request.
     assert stats["requests_num"] == 1
+
+
+def test_a_request_sent_right_after_an_answer_is_stored(database_url: str) -> None:
+    """The caller resumes before the drain that answered it is counted as gone: a store() made
+    at once must still start (or join) a drain, not wait for one that has already ended."""
+    now = datetime.now(UTC)
+
+    async def run() -> list[Outcome]:
+        async with AsyncConnectionPool(database_url, kwargs={"autocommit": True}) as pool:
+            writer = GroupCommit(pool, HASHER, concurrency=1)
+            outcomes = []
+            for _ in range(3):
+                async with asyncio.timeout(30):  # not wait_for: that adds a task between
+                    results = await writer.store(request(now))
+                outcomes += [r.status for r in results]
+            return outcomes
+
+    assert asyncio.run(run()) == [Outcome.ACCEPTED] * 3
