@@ -163,6 +163,23 @@ def _side_rows(
     return rows
 
 
+def store_parameters(
+    events: list[PreparedEvent], hasher: IdentifierHasher, forward_to: Collection[str] = ()
+) -> list[str]:
+    """The store statement's $1..$7, in order, for `events` (see store_request)."""
+    valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
+    invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
+    return [
+        json_rows(map(event_row, valid)),
+        json_rows(delivery_rows(valid, forward_to)),
+        json_rows(_side_rows(valid, PROMPT_EVENT, _prompt_row)),
+        json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
+        json_rows(_link_rows(valid)),
+        json_rows(map(_quarantine_row, invalid)),
+        hashed_identifiers(hasher, identifiers_of(events)),
+    ]
+
+
 async def store_request(
     conn: AsyncConnection,
     events: list[PreparedEvent],
@@ -177,19 +194,8 @@ async def store_request(
     event; the statement keeps those of the events that were new. The events of erased people
     (their ids hashed with `hasher` are suppressed) are withheld by the statement itself.
     """
-    valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
-    invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
-    params = [  # the statement's $1..$7, in order
-        json_rows(map(event_row, valid)),
-        json_rows(delivery_rows(valid, forward_to)),
-        json_rows(_side_rows(valid, PROMPT_EVENT, _prompt_row)),
-        json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
-        json_rows(_link_rows(valid)),
-        json_rows(map(_quarantine_row, invalid)),
-        hashed_identifiers(hasher, identifiers_of(events)),
-    ]
     cursor = AsyncRawCursor(conn)
-    await cursor.execute(query("store_events"), params)
+    await cursor.execute(query("store_events"), store_parameters(events, hasher, forward_to))
     inserted: set[uuid.UUID] = set()
     suppressed: set[str] = set()
     for event_id, identifier in await cursor.fetchall():

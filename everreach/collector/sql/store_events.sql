@@ -19,6 +19,11 @@
 -- Checked here rather than by a lookup before the statement: one round trip per request.
 -- One index probe per identifier (LIMIT keeps the planner from hashing the whole table, which
 -- grows with every erasure: a plain join planned a hash join over it, 4.5 ms at 10 000 rows).
+-- The events are filtered by array overlap with the suppressed ids rather than by NOT EXISTS:
+-- the planner estimates an anti join over `suppressed` at one row, and from that one-row guess it
+-- joined the new ids to the events by comparing every pair, O(n²): at 1 000 events (a group
+-- commit's size) that cost Postgres 116 µs per event against 60 µs with the hash join that
+-- overlap's estimate (99 % of the rows kept) leads it to.
 WITH suppressed AS MATERIALIZED (
     SELECT i.identifier
     FROM json_to_recordset($7::json) AS i(identifier text, hash text)
@@ -35,7 +40,7 @@ events AS (
          AS e(event_id uuid, event_name text, user_id text, anonymous_id text,
               occurred_at timestamptz, sent_at timestamptz, received_at timestamptz,
               context jsonb, properties jsonb, verified boolean)
-    WHERE NOT EXISTS (SELECT FROM suppressed WHERE identifier IN (e.user_id, e.anonymous_id))
+    WHERE NOT ARRAY[e.user_id, e.anonymous_id] && ARRAY(SELECT identifier FROM suppressed)
 ),
 
 new_ids AS (
@@ -135,7 +140,7 @@ quarantined AS (
     FROM json_to_recordset($6::json)
          AS q(event_id uuid, event_name text, user_id text, anonymous_id text, raw jsonb,
               reasons jsonb, received_at timestamptz)
-    WHERE NOT EXISTS (SELECT FROM suppressed WHERE identifier IN (q.user_id, q.anonymous_id))
+    WHERE NOT ARRAY[q.user_id, q.anonymous_id] && ARRAY(SELECT identifier FROM suppressed)
     ON CONFLICT (event_id) DO NOTHING
 )
 
