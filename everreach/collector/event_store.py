@@ -196,14 +196,14 @@ async def store_request(
     """
     cursor = AsyncRawCursor(conn)
     await cursor.execute(query("store_events"), store_parameters(events, hasher, forward_to))
-    inserted: set[uuid.UUID] = set()
+    stored_before: set[uuid.UUID] = set()
     suppressed: set[str] = set()
     for event_id, identifier in await cursor.fetchall():
         if identifier is None:
-            inserted.add(event_id)
+            stored_before.add(event_id)
         else:
             suppressed.add(identifier)
-    return [_result(event, inserted, suppressed) for event in events]
+    return [_result(event, stored_before, suppressed) for event in events]
 
 
 def _quarantine_row(event: PreparedEvent) -> dict[str, Any]:
@@ -214,11 +214,16 @@ def _quarantine_row(event: PreparedEvent) -> dict[str, Any]:
     return row
 
 
-def _result(event: PreparedEvent, inserted: set[uuid.UUID], suppressed: set[str]) -> EventResult:
+def _result(
+    event: PreparedEvent, stored_before: set[uuid.UUID], suppressed: set[str]
+) -> EventResult:
+    """What became of `event`, given the ids the statement found already stored and the
+    suppressed identifiers it matched. Both sets are usually empty: they are tested for
+    emptiness first, as hashing a UUID costs a Python call."""
     if suppressed and is_suppressed(event, suppressed):
         return EventResult(event.event_id, Outcome.SUPPRESSED)
-    if not event.is_valid:
+    if event.violations:
         return EventResult(event.event_id, Outcome.QUARANTINED, event.violations)
-    if event.event_id in inserted and not event.duplicate_in_request:
-        return EventResult(event.event_id, Outcome.ACCEPTED)
-    return EventResult(event.event_id, Outcome.DUPLICATE)
+    if event.duplicate_in_request or (stored_before and event.event_id in stored_before):
+        return EventResult(event.event_id, Outcome.DUPLICATE)
+    return EventResult(event.event_id, Outcome.ACCEPTED)

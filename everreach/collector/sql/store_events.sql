@@ -144,6 +144,11 @@ quarantined AS (
     ON CONFLICT (event_id) DO NOTHING
 )
 
-SELECT event_id, NULL AS suppressed FROM new_events
+-- What the caller needs to answer each event: the events that were not new (each a duplicate of
+-- one stored before) and the suppressed identifiers. Not the new events: nearly every event is
+-- new, and reading their ids back cost the collector a UUID object and a set entry for each.
+SELECT e.event_id, NULL AS suppressed
+FROM events AS e
+WHERE NOT EXISTS (SELECT FROM new_events AS n WHERE n.event_id = e.event_id)
 UNION ALL
 SELECT NULL, identifier FROM suppressed
