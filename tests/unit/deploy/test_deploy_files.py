@@ -185,7 +185,8 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
         pytest.skip("no docker CLI on this machine")
     probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True)
     if probe.returncode != 0:
-        pytest.skip(f"`docker compose` is not available here: {probe.stderr.strip()[:200]}")
+        reason = (probe.stderr.strip().splitlines() or ["no reason given"])[0][:200]
+        pytest.skip(f"`docker compose` is not available here ({reason})")
     env = {
         "PATH": "/usr/bin:/bin",
         "POSTGRES_PASSWORD": "x",
