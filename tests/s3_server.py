@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ def s3_server(bucket: str = "everreach-datasets") -> Iterator[S3Server]:
     server.start()
     try:
         s3 = S3Server(f"http://127.0.0.1:{port}", bucket)
+        # moto keeps its buckets in memory shared by every server of this process: without the
+        # reset, a test saw the files an earlier test (another server) had left in its bucket.
+        urllib.request.urlopen(
+            urllib.request.Request(f"{s3.endpoint_url}/moto-api/reset", method="POST")
+        ).close()
         s3.client().create_bucket(Bucket=bucket)
         yield s3
     finally:
