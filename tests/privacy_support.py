@@ -73,7 +73,7 @@ class DagsterHarness:
 
     def tick(self, sensor_name: str) -> dg.SensorResult:
         """One evaluation of a sensor, keeping its cursor between ticks as the daemon does."""
-        sensor = self.definitions.get_sensor_def(sensor_name)
+        sensor = self.definitions.resolve_sensor_def(sensor_name)
         with dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursors.get(sensor_name),
