@@ -2,7 +2,8 @@
 
 Everything a request produces is one statement (`sql/store_events.sql`, data-modifying CTEs):
 one round trip and one transaction whatever the request's size, and a failure stores nothing.
-Each table's rows travel as one JSON array that Postgres expands with `json_to_recordset`.
+Each table's rows travel as one JSON object of column arrays, which the statement zips back into
+rows (`json_columns`).
 Deduplication is the database's: app_events is partitioned by day, so the dedup key lives in
 `event_ids` (one narrow row per stored event, across every partition); `ON CONFLICT (event_id) DO
 NOTHING` there with `RETURNING` tells new events from ones already stored, across requests and
@@ -13,8 +14,9 @@ new events, and their side rows (outbox, prompts, responses, identity links), ar
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import msgspec
@@ -48,6 +50,38 @@ def json_rows(rows: Iterable[Any]) -> str:
     return _json.encode(list(rows)).decode()
 
 
+def json_columns(rows: Sequence[Any], columns: dict[str, Callable[[Any], Any]]) -> str:
+    """`rows` as the JSON object of column arrays that the store statement reads,
+    `{"column": [its value in each row], ...}`, each column's values taken by its getter.
+
+    Columns rather than one object per row: Postgres parses the whole parameter once as jsonb
+    and zips the arrays back into rows, where `json_to_recordset` built a hash table for every
+    row and parsed each properties object twice. Building one list per column, in C through
+    `map`, is also cheaper here than a dict per row.
+    """
+    return _json.encode({name: list(map(get, rows)) for name, get in columns.items()}).decode()
+
+
+def _keys(*names: str) -> dict[str, Callable[[Any], Any]]:
+    """Getters of the columns of rows built as dicts, one per key."""
+    return {name: itemgetter(name) for name in names}
+
+
+_EVENT_COLUMNS: dict[str, Callable[[Any], Any]] = {
+    "event_id": attrgetter("event_id"),
+    "event_name": attrgetter("name"),
+    "user_id": attrgetter("user_id"),
+    "anonymous_id": attrgetter("anonymous_id"),
+    "occurred_at": attrgetter("occurred_at"),
+    "sent_at": attrgetter("sent_at"),
+    "received_at": attrgetter("received_at"),
+    "context": attrgetter("context"),
+    "properties": attrgetter("properties"),
+    "verified": attrgetter("verified"),
+}
+"""The app_events columns the store statement takes, read straight off each PreparedEvent."""
+
+
 def _who(event: PreparedEvent) -> dict[str, Any]:
     """The columns that identify an event and its person, in every event table.
 
@@ -72,6 +106,40 @@ def event_row(event: PreparedEvent) -> dict[str, Any]:
     row["properties"] = event.properties
     row["verified"] = event.verified
     return row
+
+
+_PROMPT_COLUMNS = _keys(
+    "event_id",
+    "seq",
+    "prompt_id",
+    "user_id",
+    "session_id",
+    "contact_id",
+    "text",
+    "model",
+    "temperature",
+    "tags",
+    "created_at",
+)
+_RESPONSE_COLUMNS = _keys(
+    "event_id",
+    "seq",
+    "response_id",
+    "prompt_id",
+    "user_id",
+    "model",
+    "text",
+    "tokens_out",
+    "finish_reason",
+    "cost_usd",
+    "latency_ms",
+    "created_at",
+)
+_LINK_COLUMNS = _keys("event_id", "seq", "anonymous_id", "user_id", "source", "seen_at")
+_QUARANTINE_COLUMNS = _keys(
+    "event_id", "event_name", "user_id", "anonymous_id", "raw", "reasons", "received_at"
+)
+_DELIVERY_COLUMNS = _keys("destination", "event_id", "payload")
 
 
 def _prompt_row(event: PreparedEvent) -> dict[str, Any]:
@@ -170,12 +238,12 @@ def store_parameters(
     valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
     invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
     return [
-        json_rows(map(event_row, valid)),
-        json_rows(delivery_rows(valid, forward_to)),
-        json_rows(_side_rows(valid, PROMPT_EVENT, _prompt_row)),
-        json_rows(_side_rows(valid, RESPONSE_EVENT, _response_row)),
-        json_rows(_link_rows(valid)),
-        json_rows(map(_quarantine_row, invalid)),
+        json_columns(valid, _EVENT_COLUMNS),
+        json_columns(delivery_rows(valid, forward_to), _DELIVERY_COLUMNS),
+        json_columns(_side_rows(valid, PROMPT_EVENT, _prompt_row), _PROMPT_COLUMNS),
+        json_columns(_side_rows(valid, RESPONSE_EVENT, _response_row), _RESPONSE_COLUMNS),
+        json_columns(_link_rows(valid), _LINK_COLUMNS),
+        json_columns(list(map(_quarantine_row, invalid)), _QUARANTINE_COLUMNS),
         hashed_identifiers(hasher, identifiers_of(events)),
     ]
 

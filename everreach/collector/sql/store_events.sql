@@ -2,9 +2,13 @@
 -- events, then only for those that were new (not already stored) their outbox deliveries, prompt
 -- and response upserts and identity links; and the quarantined events. One statement is one
 -- transaction and one round trip, where separate statements cost seven (BEGIN, SAVEPOINT, ...).
--- Each list arrives as one JSON array, expanded by json_to_recordset; `seq` is the event's
--- position in the request, so "the last prompt_submitted for a prompt_id wins" and "the first
--- sighting of a link wins" keep the order the client sent.
+-- Each table's rows arrive as one JSON object of column arrays, {"column": [one value per row]},
+-- parsed once as jsonb (`batch`) and zipped back into rows by ROWS FROM: json_to_recordset, which
+-- took rows as objects, builds a hash table for every row and parses each properties object
+-- twice (as json, then as jsonb). Reading a group of 1 000 events into rows cost Postgres 9.3
+-- against 13.7 µs per event (backend CPU, best of five alternating runs). `seq` is the event's
+-- position in the request, so "the last prompt_submitted for a prompt_id wins" and
+-- "the first sighting of a link wins" keep the order the client sent.
 -- Parameters are positional ($1 events, $2 deliveries, $3 prompts, $4 responses, $5 links,
 -- $6 quarantine, $7 identifiers; event_store.store_request builds them). Each event and
 -- quarantine row carries its own received_at: one statement may hold several requests' events
@@ -24,7 +28,14 @@
 -- joined the new ids to the events by comparing every pair, O(n²): at 1 000 events (a group
 -- commit's size) that cost Postgres 116 µs per event against 60 µs with the hash join that
 -- overlap's estimate (99 % of the rows kept) leads it to.
-WITH suppressed AS MATERIALIZED (
+-- MATERIALIZED: each parameter is parsed once, here; inlined, a generic plan (psycopg prepares
+-- the statement after five runs) would parse $1 again for every column read from it.
+WITH batch AS MATERIALIZED (
+    SELECT $1::jsonb AS events, $2::jsonb AS deliveries, $3::jsonb AS prompts,
+           $4::jsonb AS responses, $5::jsonb AS links, $6::jsonb AS quarantine
+),
+
+suppressed AS MATERIALIZED (
     SELECT i.identifier
     FROM json_to_recordset($7::json) AS i(identifier text, hash text)
     CROSS JOIN LATERAL (
@@ -35,11 +46,24 @@ WITH suppressed AS MATERIALIZED (
 ),
 
 events AS (
-    SELECT *
-    FROM json_to_recordset($1::json)
-         AS e(event_id uuid, event_name text, user_id text, anonymous_id text,
-              occurred_at timestamptz, sent_at timestamptz, received_at timestamptz,
-              context jsonb, properties jsonb, verified boolean)
+    SELECT e.event_id::uuid AS event_id, e.event_name, e.user_id, e.anonymous_id,
+           e.occurred_at::timestamptz AS occurred_at, e.sent_at::timestamptz AS sent_at,
+           e.received_at::timestamptz AS received_at, e.context, e.properties,
+           e.verified::boolean AS verified
+    FROM batch AS b,
+         ROWS FROM (
+             jsonb_array_elements_text(b.events -> 'event_id'),
+             jsonb_array_elements_text(b.events -> 'event_name'),
+             jsonb_array_elements_text(b.events -> 'user_id'),
+             jsonb_array_elements_text(b.events -> 'anonymous_id'),
+             jsonb_array_elements_text(b.events -> 'occurred_at'),
+             jsonb_array_elements_text(b.events -> 'sent_at'),
+             jsonb_array_elements_text(b.events -> 'received_at'),
+             jsonb_array_elements(b.events -> 'context'),
+             jsonb_array_elements(b.events -> 'properties'),
+             jsonb_array_elements_text(b.events -> 'verified')
+         ) AS e(event_id, event_name, user_id, anonymous_id, occurred_at, sent_at, received_at,
+                context, properties, verified)
     WHERE NOT ARRAY[e.user_id, e.anonymous_id] && ARRAY(SELECT identifier FROM suppressed)
 ),
 
@@ -64,25 +88,41 @@ new_events AS (
 
 deliveries AS (
     INSERT INTO outbox (destination, event_id, payload)
-    SELECT d.destination, d.event_id, d.payload
-    FROM json_to_recordset($2::json)
-         AS d(destination text, event_id uuid, payload jsonb)
-    WHERE d.event_id IN (SELECT event_id FROM new_events)
+    SELECT d.destination, d.event_id::uuid, d.payload
+    FROM batch AS b,
+         ROWS FROM (
+             jsonb_array_elements_text(b.deliveries -> 'destination'),
+             jsonb_array_elements_text(b.deliveries -> 'event_id'),
+             jsonb_array_elements(b.deliveries -> 'payload')
+         ) AS d(destination, event_id, payload)
+    WHERE d.event_id::uuid IN (SELECT event_id FROM new_events)
     ON CONFLICT (destination, event_id) DO NOTHING
 ),
 
 new_prompts AS (
     INSERT INTO prompts
         (prompt_id, user_id, session_id, contact_id, text, model, temperature, tags, created_at)
-    SELECT DISTINCT ON (p.prompt_id)
-           p.prompt_id, p.user_id, p.session_id, p.contact_id, p.text, p.model, p.temperature,
-           ARRAY(SELECT jsonb_array_elements_text(p.tags)), p.created_at
-    FROM json_to_recordset($3::json)
-         AS p(event_id uuid, seq integer, prompt_id uuid, user_id text, session_id text,
-              contact_id text, text text, model text, temperature double precision, tags jsonb,
-              created_at timestamptz)
-    WHERE p.event_id IN (SELECT event_id FROM new_events)
-    ORDER BY p.prompt_id, p.seq DESC
+    SELECT DISTINCT ON (p.prompt_id::uuid)
+           p.prompt_id::uuid, p.user_id, p.session_id, p.contact_id, p.text, p.model,
+           p.temperature::double precision, ARRAY(SELECT jsonb_array_elements_text(p.tags)),
+           p.created_at::timestamptz
+    FROM batch AS b,
+         ROWS FROM (
+             jsonb_array_elements_text(b.prompts -> 'event_id'),
+             jsonb_array_elements_text(b.prompts -> 'seq'),
+             jsonb_array_elements_text(b.prompts -> 'prompt_id'),
+             jsonb_array_elements_text(b.prompts -> 'user_id'),
+             jsonb_array_elements_text(b.prompts -> 'session_id'),
+             jsonb_array_elements_text(b.prompts -> 'contact_id'),
+             jsonb_array_elements_text(b.prompts -> 'text'),
+             jsonb_array_elements_text(b.prompts -> 'model'),
+             jsonb_array_elements_text(b.prompts -> 'temperature'),
+             jsonb_array_elements(b.prompts -> 'tags'),
+             jsonb_array_elements_text(b.prompts -> 'created_at')
+         ) AS p(event_id, seq, prompt_id, user_id, session_id, contact_id, text, model,
+                temperature, tags, created_at)
+    WHERE p.event_id::uuid IN (SELECT event_id FROM new_events)
+    ORDER BY p.prompt_id::uuid, p.seq::integer DESC
     -- Re-sending the same prompt changes nothing; a corrected resend (same prompt_id, new
     -- values) updates it but keeps its created_at.
     ON CONFLICT (prompt_id) DO UPDATE
@@ -100,15 +140,28 @@ new_responses AS (
     INSERT INTO responses
         (response_id, prompt_id, user_id, model, text, tokens_out, finish_reason, cost_usd,
          latency_ms, created_at)
-    SELECT DISTINCT ON (r.response_id)
-           r.response_id, r.prompt_id, r.user_id, r.model, r.text, r.tokens_out,
-           r.finish_reason, r.cost_usd, r.latency_ms, r.created_at
-    FROM json_to_recordset($4::json)
-         AS r(event_id uuid, seq integer, response_id uuid, prompt_id uuid, user_id text,
-              model text, text text, tokens_out bigint, finish_reason text, cost_usd numeric,
-              latency_ms bigint, created_at timestamptz)
-    WHERE r.event_id IN (SELECT event_id FROM new_events)
-    ORDER BY r.response_id, r.seq DESC
+    SELECT DISTINCT ON (r.response_id::uuid)
+           r.response_id::uuid, r.prompt_id::uuid, r.user_id, r.model, r.text,
+           r.tokens_out::bigint, r.finish_reason, r.cost_usd::numeric, r.latency_ms::bigint,
+           r.created_at::timestamptz
+    FROM batch AS b,
+         ROWS FROM (
+             jsonb_array_elements_text(b.responses -> 'event_id'),
+             jsonb_array_elements_text(b.responses -> 'seq'),
+             jsonb_array_elements_text(b.responses -> 'response_id'),
+             jsonb_array_elements_text(b.responses -> 'prompt_id'),
+             jsonb_array_elements_text(b.responses -> 'user_id'),
+             jsonb_array_elements_text(b.responses -> 'model'),
+             jsonb_array_elements_text(b.responses -> 'text'),
+             jsonb_array_elements_text(b.responses -> 'tokens_out'),
+             jsonb_array_elements_text(b.responses -> 'finish_reason'),
+             jsonb_array_elements_text(b.responses -> 'cost_usd'),
+             jsonb_array_elements_text(b.responses -> 'latency_ms'),
+             jsonb_array_elements_text(b.responses -> 'created_at')
+         ) AS r(event_id, seq, response_id, prompt_id, user_id, model, text, tokens_out,
+                finish_reason, cost_usd, latency_ms, created_at)
+    WHERE r.event_id::uuid IN (SELECT event_id FROM new_events)
+    ORDER BY r.response_id::uuid, r.seq::integer DESC
     ON CONFLICT (response_id) DO UPDATE
     SET prompt_id = EXCLUDED.prompt_id, user_id = EXCLUDED.user_id, model = EXCLUDED.model,
         text = EXCLUDED.text, tokens_out = EXCLUDED.tokens_out,
@@ -124,22 +177,37 @@ new_responses AS (
 
 new_links AS (
     INSERT INTO identity_links (anonymous_id, user_id, source, first_seen_at)
-    SELECT DISTINCT ON (l.anonymous_id, l.user_id) l.anonymous_id, l.user_id, l.source, l.seen_at
-    FROM json_to_recordset($5::json)
-         AS l(event_id uuid, seq integer, anonymous_id text, user_id text, source text,
-              seen_at timestamptz)
-    WHERE l.event_id IN (SELECT event_id FROM new_events)
-    ORDER BY l.anonymous_id, l.user_id, l.seq
+    SELECT DISTINCT ON (l.anonymous_id, l.user_id)
+           l.anonymous_id, l.user_id, l.source, l.seen_at::timestamptz
+    FROM batch AS b,
+         ROWS FROM (
+             jsonb_array_elements_text(b.links -> 'event_id'),
+             jsonb_array_elements_text(b.links -> 'seq'),
+             jsonb_array_elements_text(b.links -> 'anonymous_id'),
+             jsonb_array_elements_text(b.links -> 'user_id'),
+             jsonb_array_elements_text(b.links -> 'source'),
+             jsonb_array_elements_text(b.links -> 'seen_at')
+         ) AS l(event_id, seq, anonymous_id, user_id, source, seen_at)
+    WHERE l.event_id::uuid IN (SELECT event_id FROM new_events)
+    ORDER BY l.anonymous_id, l.user_id, l.seq::integer
     ON CONFLICT (anonymous_id, user_id) DO NOTHING
 ),
 
 quarantined AS (
     INSERT INTO quarantined_events
         (event_id, event_name, user_id, anonymous_id, raw, reasons, received_at)
-    SELECT q.event_id, q.event_name, q.user_id, q.anonymous_id, q.raw, q.reasons, q.received_at
-    FROM json_to_recordset($6::json)
-         AS q(event_id uuid, event_name text, user_id text, anonymous_id text, raw jsonb,
-              reasons jsonb, received_at timestamptz)
+    SELECT q.event_id::uuid, q.event_name, q.user_id, q.anonymous_id, q.raw, q.reasons,
+           q.received_at::timestamptz
+    FROM batch AS b,
+         ROWS FROM (
+             jsonb_array_elements_text(b.quarantine -> 'event_id'),
+             jsonb_array_elements_text(b.quarantine -> 'event_name'),
+             jsonb_array_elements_text(b.quarantine -> 'user_id'),
+             jsonb_array_elements_text(b.quarantine -> 'anonymous_id'),
+             jsonb_array_elements(b.quarantine -> 'raw'),
+             jsonb_array_elements(b.quarantine -> 'reasons'),
+             jsonb_array_elements_text(b.quarantine -> 'received_at')
+         ) AS q(event_id, event_name, user_id, anonymous_id, raw, reasons, received_at)
     WHERE NOT ARRAY[q.user_id, q.anonymous_id] && ARRAY(SELECT identifier FROM suppressed)
     ON CONFLICT (event_id) DO NOTHING
 )
