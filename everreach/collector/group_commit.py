@@ -22,12 +22,12 @@ group gets that error at once.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
 
+import msgspec
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -133,7 +133,7 @@ class GroupCommit:
             for event in waiting.events:
                 if event.is_valid and not event.duplicate_in_request:
                     if event.event_id in stored_ids:  # an earlier request of the group has it
-                        event = dataclasses.replace(event, duplicate_in_request=True)
+                        event = msgspec.structs.replace(event, duplicate_in_request=True)
                     stored_ids.add(event.event_id)
                 merged.append(event)
             spans.append((start, len(merged)))

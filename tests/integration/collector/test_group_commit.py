@@ -7,11 +7,11 @@ requests started together (asyncio.gather) are all queued before the first state
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -97,7 +97,7 @@ def test_a_request_whose_store_fails_fails_alone(
     # A prompt that passed no plan (built by hand) and whose rows cannot be built: the group's
     # statement fails, and the writer stores each request of the group on its own.
     broken = [
-        dataclasses.replace(
+        msgspec.structs.replace(
             request(now)[0], name="prompt_submitted", properties={"prompt_id": "not-a-uuid"}
         )
     ]
