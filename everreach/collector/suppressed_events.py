@@ -35,10 +35,10 @@ def identifiers_of(events: Iterable[PreparedEvent]) -> set[str | None]:
 
 
 def hashed_identifiers(hasher: IdentifierHasher, identifiers: Iterable[str | None]) -> str:
-    """The store statement's `identifiers` parameter: each id with its keyed hash (hex)."""
-    return _json.encode(
-        [{"identifier": i, "hash": hasher(i).hex()} for i in identifiers if i]
-    ).decode()
+    """The store statement's `identifiers` parameter: the ids and their keyed hashes (hex), as
+    the column arrays in which that statement takes its rows (see event_store.json_columns)."""
+    ids = [i for i in identifiers if i]
+    return _json.encode({"identifier": ids, "hash": [hasher(i).hex() for i in ids]}).decode()
 
 
 def is_suppressed(event: PreparedEvent, suppressed: set[str]) -> bool:

@@ -32,12 +32,17 @@
 -- the statement after five runs) would parse $1 again for every column read from it.
 WITH batch AS MATERIALIZED (
     SELECT $1::jsonb AS events, $2::jsonb AS deliveries, $3::jsonb AS prompts,
-           $4::jsonb AS responses, $5::jsonb AS links, $6::jsonb AS quarantine
+           $4::jsonb AS responses, $5::jsonb AS links, $6::jsonb AS quarantine,
+           $7::jsonb AS identifiers
 ),
 
 suppressed AS MATERIALIZED (
     SELECT i.identifier
-    FROM json_to_recordset($7::json) AS i(identifier text, hash text)
+    FROM batch AS b,
+         ROWS FROM (
+             jsonb_array_elements_text(b.identifiers -> 'identifier'),
+             jsonb_array_elements_text(b.identifiers -> 'hash')
+         ) AS i(identifier, hash)
     CROSS JOIN LATERAL (
         SELECT FROM suppressed_identifiers AS s
         WHERE s.identifier_hash = decode(i.hash, 'hex')
