@@ -56,6 +56,9 @@ def bench_database(tmp_home: Path) -> Iterator[BenchDatabase]:
 def report(lines: list[str], results: Path) -> None:
     """Print a benchmark's Markdown section and append it to the results file."""
     print("\n".join(lines))
+    # A blank line before the section's heading, whatever the file ended with (notes added by
+    # hand after the last run often end without one, and the heading then ran into them).
+    ends_blank = not results.exists() or results.read_text(encoding="utf-8").endswith("\n\n")
     with results.open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+        handle.write(("" if ends_blank else "\n") + "\n".join(lines) + "\n")
     print(f"appended to {results}")
