@@ -97,15 +97,9 @@ def _who(event: PreparedEvent) -> dict[str, Any]:
 
 
 def event_row(event: PreparedEvent) -> dict[str, Any]:
-    """The columns an event log row has (app_events; sdk_system_events has all but verified)."""
-    row = _who(event)
-    row["occurred_at"] = event.occurred_at
-    row["sent_at"] = event.sent_at
-    row["received_at"] = event.received_at
-    row["context"] = event.context
-    row["properties"] = event.properties
-    row["verified"] = event.verified
-    return row
+    """The columns an event log row has (app_events; sdk_system_events has all but verified),
+    as one dict: the row form of `_EVENT_COLUMNS`, for the statements that take rows."""
+    return {column: get(event) for column, get in _EVENT_COLUMNS.items()}
 
 
 _PROMPT_COLUMNS = _keys(
