@@ -18,6 +18,8 @@ import httpx
 import uvicorn
 from litestar import Litestar
 
+from everreach.platform.settings import HTTP_KEEP_ALIVE_S
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now."""
@@ -26,7 +28,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def _config(app: Litestar, host: str, port: int, access_log: bool) -> uvicorn.Config:
+def _config(
+    app: Litestar, host: str, port: int, access_log: bool, keep_alive_s: float
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -35,15 +39,18 @@ def _config(app: Litestar, host: str, port: int, access_log: bool) -> uvicorn.Co
         log_config=None,  # keep our logging configuration
         lifespan="on",
         timeout_graceful_shutdown=10,
+        # uvicorn's own 5 s closes connections a client still holds: its next request on one
+        # races the close and fails with "server disconnected" (settings.HTTP_KEEP_ALIVE_S).
+        timeout_keep_alive=keep_alive_s,
     )
 
 
-def serve_forever(app: Litestar, host: str, port: int) -> None:
+def serve_forever(app: Litestar, host: str, port: int, keep_alive_s: float) -> None:
     """Serve until SIGINT/SIGTERM, then drain and return."""
-    uvicorn.Server(_config(app, host, port, access_log=True)).run()
+    uvicorn.Server(_config(app, host, port, access_log=True, keep_alive_s=keep_alive_s)).run()
 
 
-def serve_workers(host: str, port: int, workers: int) -> None:
+def serve_workers(host: str, port: int, workers: int, keep_alive_s: float) -> None:
     """Serve with several worker processes (one per core), each building its own app."""
     uvicorn.run(
         "api.app:create_app_from_env",
@@ -53,15 +60,21 @@ def serve_workers(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_config=None,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=keep_alive_s,
     )
 
 
 @contextmanager
 def serve_in_thread(
-    app: Litestar, host: str = "127.0.0.1", port: int | None = None, startup_timeout_s: float = 30
+    app: Litestar,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    startup_timeout_s: float = 30,
+    keep_alive_s: float = HTTP_KEEP_ALIVE_S,
 ) -> Iterator[str]:
     """Run the app on a background thread for the block; yields its base URL."""
-    server = uvicorn.Server(_config(app, host, port or free_port(host), access_log=False))
+    port = port or free_port(host)
+    server = uvicorn.Server(_config(app, host, port, access_log=False, keep_alive_s=keep_alive_s))
     thread = threading.Thread(target=server.run, name="everreach-api", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout_s

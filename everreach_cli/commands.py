@@ -76,10 +76,10 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             raise click.ClickException(f"the tracking plan is broken: {exc}") from exc
         click.echo(f"serving on http://{host}:{port} (OpenAPI at /schema)", err=True)
         if workers == 1:
-            serve_forever(app, host, port)
+            serve_forever(app, host, port, settings.http_keep_alive_s)
         else:
             os.environ["EVERREACH_DATABASE_URL"] = database.url
-            serve_workers(host, port, workers)
+            serve_workers(host, port, workers, settings.http_keep_alive_s)
 
 
 @main.command()

@@ -92,7 +92,9 @@ def start_api(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ap
         home = overrides.pop("home", None) or tmp_path_factory.mktemp("home")
         settings = make_settings(home, database_url, **overrides)
         with (
-            serve_in_thread(create_app(settings, database_url)) as base_url,
+            serve_in_thread(
+                create_app(settings, database_url), keep_alive_s=settings.http_keep_alive_s
+            ) as base_url,
             httpx.Client(base_url=base_url, timeout=30) as client,
         ):
             yield client

@@ -15,6 +15,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Longer than the idle timeout of the proxies an API sits behind (AWS ALB 60 s, nginx's upstream
+# keepalive 60 s): a server that closes an idle connection first races the proxy's next request on
+# it, and that request fails with a 502 or a dropped connection. It is nginx's own default.
+HTTP_KEEP_ALIVE_S = 75.0
+
 
 class Settings(BaseSettings):
     """All settings of the platform; one instance is built per process and passed down."""
@@ -64,6 +69,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Collector store statements in flight per API process; the requests that "
         "arrive meanwhile share the next one (group commit, everreach.collector.group_commit).",
+    )
+    http_keep_alive_s: float = Field(
+        default=HTTP_KEEP_ALIVE_S,
+        gt=0,
+        description="How long the API keeps an idle HTTP connection open for the next request.",
     )
     log_format: str = Field(default="auto", description="json | console | auto (tty → console)")
     log_level: str = "INFO"
