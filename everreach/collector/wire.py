@@ -36,14 +36,16 @@ class WireEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     device_model: ShortText | None = None
 
 
-class WireBatch(msgspec.Struct, forbid_unknown_fields=False):
-    """`{"batch": [...], "sent_at": ...}`, decoded straight from the JSON text (the fast path)."""
+class _DecodedBatch(msgspec.Struct, forbid_unknown_fields=False):
+    """`{"batch": [...], "sent_at": ...}` as the fast path decodes it straight from the JSON
+    text. Unlike the documented `WireBatch`, no length bounds: the limit is the configured
+    `max_events`, checked after decoding."""
 
     batch: list[WireEvent]
     sent_at: ClientTime | None = None
 
 
-_BATCH_DECODER = msgspec.json.Decoder(WireBatch)
+_BATCH_DECODER = msgspec.json.Decoder(_DecodedBatch)
 
 
 class WireRequest(msgspec.Struct, frozen=True):
