@@ -72,7 +72,10 @@ def serve_in_thread(
     startup_timeout_s: float = 30,
     keep_alive_s: float = HTTP_KEEP_ALIVE_S,
 ) -> Iterator[str]:
-    """Run the app on a background thread for the block; yields its base URL."""
+    """Run the app on a background thread for the block; yields its base URL.
+
+    The commands that serve this way (`everreach dev`, `everreach demo`) pass their settings'
+    keep-alive; tests take the default."""
     port = port or free_port(host)
     server = uvicorn.Server(_config(app, host, port, access_log=False, keep_alive_s=keep_alive_s))
     thread = threading.Thread(target=server.run, name="everreach-api", daemon=True)

@@ -55,7 +55,7 @@ def run_demo(
     )
     app = create_app(settings, database.url)
     tokens = TokenCodec(signing_key(settings))
-    with serve_in_thread(app) as base_url:
+    with serve_in_thread(app, keep_alive_s=settings.http_keep_alive_s) as base_url:
         click.echo(f"API listening on {base_url}; replaying through POST /v1/ingest")
         with click.progressbar(length=len(requests), label="replaying", file=None) as bar:
             stats = asyncio.run(replay(base_url, requests, tokens, on_progress=bar.update))

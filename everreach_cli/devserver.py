@@ -81,7 +81,11 @@ def run_dev(settings: Settings, api_port: int, dagster_port: int) -> int:
             "warning",
         ]
         ui = f"http://127.0.0.1:{dagster_port}"
-        with serve_in_thread(create_app(settings, database.url), port=api_port) as base_url:
+        with serve_in_thread(
+            create_app(settings, database.url),
+            port=api_port,
+            keep_alive_s=settings.http_keep_alive_s,
+        ) as base_url:
             click.echo(f"API on {base_url} (OpenAPI at {base_url}/schema)")
             click.echo(f"Dagster UI starting on {ui} ...")
             # Run from DAGSTER_HOME: the repo's dagster.yaml is a template, not the instance.
