@@ -11,7 +11,8 @@
    bound for a collector that stores through Postgres, `1 / (1/empty + 1/COPY)`: the time of
    the HTTP layer plus the time of storing, per event; ours is reported as a share of it.
    Ours, (a), (c) and (d) are measured back to back in each of several rounds (three by
-   default), and each round's share is taken against that round's own bound.
+   default), and each round's share is taken against that round's own bound; (c) and (d) are
+   repeated until each has run as long as ours did in its round (`sustained`).
 2. Latency: single-event requests at a fixed 500 requests/s for 60 s, three runs in a row (each
    on a freshly started API): p50/p95/p99 and errors; the same load on the empty collector once
    (the framework's own tail on this box); and beside every run a process that sleeps 1 ms in a
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +174,22 @@ def measure_copy(events: list[dict], database_url: str) -> float:
     rate = len(events) / elapsed
     print(f"  raw COPY: {rate:,.0f} events/s ({elapsed:.1f} s)", flush=True)
     return rate
+
+
+def sustained(measure: Callable[[], float], events: int, span_s: float) -> float:
+    """The overall rate of `measure` (events/s of one pass over `events` events), repeated until
+    its passes together have run for `span_s`.
+
+    This VM's CPUs switch at random between two speeds about 1.6x apart (bench/RESULTS.md,
+    2026-11-30 13:05). COPY and the empty collector finish a pass in 4-7 s, which can fall wholly
+    in a fast spell, while ours takes 11-15 s and averages fast and slow ones. Run for as long
+    as ours, each half of the bound averages the same kind of span.
+    """
+    seconds, passes = 0.0, 0
+    while passes == 0 or seconds < span_s:
+        seconds += events / measure()
+        passes += 1
+    return passes * events / seconds
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -336,20 +353,26 @@ def main() -> None:
         # to back: this box's speed drifts by 10-20 % over minutes (the same baseline code ran at
         # 10.8k and then 9.1k events/s in two runs an hour apart), and a share whose two sides
         # were measured minutes apart moved with that drift.
+        # COPY and the empty collector are repeated until each has run as long as ours did in
+        # the round (see `sustained`).
         rounds: list[ThroughputRound] = []
         try:
             for n in range(options.rounds):
                 print(f" round {n + 1} of {options.rounds}:", flush=True)
+                ours = collector("everreach, partitioned", database.url)
+                span_s = len(events) / ours
                 rounds.append(
                     ThroughputRound(
-                        ours=collector("everreach, partitioned", database.url),
+                        ours=ours,
                         baseline=collector(
                             f"everreach {baseline_commit}, unpartitioned",
                             baseline_url,
                             baseline_dir,
                         ),
-                        copy=measure_copy(events, database.url),
-                        empty=empty_collector(),
+                        copy=sustained(
+                            lambda: measure_copy(events, database.url), len(events), span_s
+                        ),
+                        empty=sustained(empty_collector, len(events), span_s),
                     )
                 )
         finally:
