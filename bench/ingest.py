@@ -150,10 +150,19 @@ def measure_http(
     return rate
 
 
+DEVICE_FIELDS = ("platform", "app_build", "device_model")
+"""The wire event's fields that the collector stores as its context."""
+
+
 def measure_copy(events: list[dict], database_url: str) -> float:
+    """Raw COPY of the rows our collector stores for `events`: the same columns and values
+    (the device fields as context, sent_at, verified), so the bound stores what ours does."""
     truncate(database_url)
     now = datetime.now(UTC)
-    columns = "event_id, event_name, anonymous_id, occurred_at, received_at, context, properties"
+    columns = (
+        "event_id, event_name, user_id, anonymous_id, occurred_at, sent_at, received_at,"
+        " context, properties, verified"
+    )
     started = time.perf_counter()
     with psycopg.connect(database_url) as conn, conn.cursor() as cursor:
         with cursor.copy(f"COPY app_events ({columns}) FROM STDIN") as copy:
@@ -162,11 +171,16 @@ def measure_copy(events: list[dict], database_url: str) -> float:
                     (
                         event["event_id"],
                         event["name"],
+                        event.get("user_id"),
                         event.get("anonymous_id"),
                         event["timestamp"],
+                        event.get("sent_at"),
                         now,
-                        msgspec.json.encode({"platform": event.get("platform")}).decode(),
+                        msgspec.json.encode(
+                            {field: event[field] for field in DEVICE_FIELDS if field in event}
+                        ).decode(),
                         msgspec.json.encode(event["props"]).decode(),
+                        False,
                     )
                 )
         conn.commit()
