@@ -10,8 +10,9 @@
    that uvicorn, Litestar and the load generator leave on this box. With (c) it gives the box's
    bound for a collector that stores through Postgres, `1 / (1/empty + 1/COPY)`: the time of
    the HTTP layer plus the time of storing, per event; ours is reported as a share of it.
-   Ours, (a), (c) and (d) are measured back to back in each of several rounds (three by
-   default), and each round's share is taken against that round's own bound; (c) and (d) are
+   Ours, (a), (c) and (d) are measured back to back in each of several rounds (five by
+   default: with three, the median still moved 5 points between runs whose rounds spread
+   66-82 %), and each round's share is taken against that round's own bound; (c) and (d) are
    repeated until each has run as long as ours did in its round (`sustained`).
 2. Latency: single-event requests at a fixed 500 requests/s for 60 s, three runs in a row (each
    on a freshly started API): p50/p95/p99 and errors; the same load on the empty collector once
@@ -291,7 +292,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--latency-runs", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="throughput rounds")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "RESULTS.md")
     options = parser.parse_args()
 
