@@ -1,5 +1,6 @@
 """Small builders shared by tests: events in the collector's wire format and as the collector
-prepares them, auth headers, a probe for the Redis server that the external tests skip without."""
+prepares them, auth headers, a probe for the Redis server that the external tests skip without,
+and a reader of the API's /metrics."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import psycopg
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from everreach.accounts.tokens import TokenCodec
 from everreach.collector import AttributedEvent, RequestContext
@@ -120,3 +122,14 @@ def redis_answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
     except redis.RedisError:
         return False
+
+
+def metric_value(metrics_text: str, name: str, **labels: str) -> float:
+    """The value of the sample `name` whose labels include `labels` in a Prometheus text
+    exposition (the API's /metrics); 0 when there is none (a labelled counter appears only once
+    it has been incremented)."""
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                return sample.value
+    return 0.0

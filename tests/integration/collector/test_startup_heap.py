@@ -8,12 +8,11 @@ import gc
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.server import api_subprocess, free_port, serve_in_thread
 from tests.conftest import make_settings
-from tests.helpers import api_env, event, serve_args
+from tests.helpers import api_env, event, metric_value, serve_args
 
 
 def test_start_up_objects_are_frozen_out_of_full_collections(database_url, tmp_path) -> None:
@@ -28,13 +27,7 @@ def test_start_up_objects_are_frozen_out_of_full_collections(database_url, tmp_p
 
 def _young_collections(client: httpx.Client) -> float:
     """Young-generation collections the API process has run, from its /metrics."""
-    for family in text_string_to_metric_families(client.get("/metrics").text):
-        for sample in family.samples:
-            if sample.name == "python_gc_collections_total" and sample.labels == {
-                "generation": "0"
-            }:
-                return sample.value
-    raise AssertionError("/metrics has no python_gc_collections_total for generation 0")
+    return metric_value(client.get("/metrics").text, "python_gc_collections_total", generation="0")
 
 
 def test_concurrent_batches_run_next_to_no_young_collections(database_url, tmp_path) -> None:
@@ -56,5 +49,6 @@ def test_concurrent_batches_run_next_to_no_young_collections(database_url, tmp_p
         ThreadPoolExecutor(16) as pool,
     ):
         before = _young_collections(client)
+        assert before > 0, "/metrics has no young collections: start-up runs some, always"
         assert sum(pool.map(send, range(40))) == 4000
         assert _young_collections(client) - before <= 2

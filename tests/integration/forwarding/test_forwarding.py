@@ -25,7 +25,6 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 
 from everreach_cli.commands import main as cli
 from tests.conftest import TEST_JWT_SECRET, make_settings
@@ -38,7 +37,7 @@ from tests.forwarding_support import (
     first_then,
     running_forwarder,
 )
-from tests.helpers import bearer, event, new_id, prompt_props
+from tests.helpers import bearer, event, metric_value, new_id, prompt_props
 
 POSTHOG_KEY = "phc_test_project_key"
 WEBHOOK_SECRET = "whsec-test-" + "1" * 24
@@ -103,14 +102,6 @@ def statuses(db: psycopg.Connection[Any], destination: str) -> Counter[str]:
 
 def all_delivered(db: psycopg.Connection[Any], destination: str, count: int) -> bool:
     return statuses(db, destination) == Counter({"delivered": count})
-
-
-def sent_metric(metrics_text: str, name: str, destination: str) -> float:
-    for family in text_string_to_metric_families(metrics_text):
-        for sample in family.samples:
-            if sample.name == name and sample.labels.get("destination") == destination:
-                return sample.value
-    return 0.0
 
 
 def verify_signature(request: Received) -> bool:
@@ -199,7 +190,10 @@ def test_every_accepted_event_reaches_each_destination_exactly_once(start_api, d
 
     name = "everreach_forward_sent_total"
     for destination in ("posthog", "webhook"):
-        assert sent_metric(after, name, destination) - sent_metric(before, name, destination) == 4
+        sent = metric_value(after, name, destination=destination) - metric_value(
+            before, name, destination=destination
+        )
+        assert sent == 4
 
 
 def test_a_destination_failing_with_500_then_recovering_gets_everything(

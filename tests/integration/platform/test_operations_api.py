@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import event, new_id
+from tests.helpers import event, metric_value, new_id
 
 
 def test_health_and_readiness(api):
@@ -25,10 +25,8 @@ def test_unknown_route_is_a_problem_document(api):
 
 def test_metrics_count_ingested_events(api):
     def accepted_total() -> float:
-        for line in api.get("/metrics").text.splitlines():
-            if line.startswith('everreach_ingest_events_total{outcome="accepted"}'):
-                return float(line.split()[-1])
-        return 0.0
+        text = api.get("/metrics").text
+        return metric_value(text, "everreach_ingest_events_total", outcome="accepted")
 
     before = accepted_total()
     api.post("/v1/ingest", json=event("signup_started", {"method": "email"}, anonymous_id=new_id()))
