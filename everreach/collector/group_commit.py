@@ -70,7 +70,6 @@ class GroupCommit:
         self._concurrency = concurrency
         self._max_events = max_events
         self._queue: deque[_Waiting] = deque()
-        self._queued_events = 0  # events of the requests in the queue
         # Drains still taking requests. Counted, not read off the tasks: a drain that found the
         # queue empty takes nothing more, but its task leaves a set only in a done callback, after
         # the caller it answered last has resumed and perhaps queued the next request.
@@ -83,7 +82,6 @@ class GroupCommit:
         """Store one request's events (in the next group statement); one result per event."""
         waiting = _Waiting(events, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
-        self._queued_events += len(events)
         if self._draining < self._concurrency:
             # A task of its own, not the caller's: a client that hangs up cancels its handler,
             # which must not cancel a statement that carries other requests' events.
@@ -114,14 +112,14 @@ class GroupCommit:
         of the waiting events (the drains not storing share them) and `max_events`; at least one
         request, however large."""
         looking = self._draining - self._storing  # this drain included
-        share = -(-self._queued_events // looking)  # rounded up
+        waiting_events = sum(len(waiting.events) for waiting in self._queue)
+        share = -(-waiting_events // looking)  # rounded up
         limit = min(self._max_events, share)
         group = [self._queue.popleft()]
         size = len(group[0].events)
         while self._queue and size + len(self._queue[0].events) <= limit:
             size += len(self._queue[0].events)
             group.append(self._queue.popleft())
-        self._queued_events -= size
         return group
 
     async def _store_group(self, group: list[_Waiting]) -> None:
