@@ -17,7 +17,7 @@ endif
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii bench-request-cpu
+.PHONY: setup lock check-lock demo test test-slow serve lint format clean-data bench bench-ingest bench-window reliability dev bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii bench-request-cpu bench-ingest-cpu
 
 $(UV_BOOTSTRAP)/bin/uv:
 	@echo "uv is not on PATH: installing uv $(UV_VERSION) from PyPI into $(UV_BOOTSTRAP)"
@@ -57,10 +57,14 @@ reliability: setup
 	$(BIN)/pytest -m slow tests/reliability $(PYTEST_ARGS)
 
 ## Benchmarks (not tests): figures and ratios against baselines measured in the same run.
-bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii bench-request-cpu
+bench: bench-ingest bench-window bench-export bench-forwarding bench-auth bench-backfill bench-retention bench-suppression bench-reset-pressure bench-pii bench-request-cpu bench-ingest-cpu
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
+
+## Where an ingest run's CPU goes, per process, for ours and the two halves of the bound.
+bench-ingest-cpu: setup
+	$(BIN)/python -m bench.ingest_cpu
 
 bench-window: setup
 	$(BIN)/python -m bench.window

@@ -1,0 +1,253 @@
+"""Where an ingest run's CPU goes (`make bench-ingest-cpu`): per process, per event, and the
+box's idle time, for our collector and for each half of the bound `make bench-ingest` uses.
+
+Why: `make bench-ingest` reports ours as a share of `1 / (1/empty collector + 1/raw COPY)`, and
+throughput alone does not say what holds either side back. Each run here is the same as there
+(200,000 realistic events in batches of 100 over HTTP, 16 requests in flight; COPY of the same
+rows) and is measured by the CPU time of every process taking part, read from /proc before and
+after, and by the idle share of the box's two cores (/proc/stat). The CPU figures per event move
+with the box's speed (this VM runs at two speeds about 1.6x apart); their proportions and the
+idle shares are what to compare, and every setup is measured in each round, back to back. A
+round in which the box switched speed between its runs stands out: its CPU per event differs
+between the setups by the same factor, and its share with it.
+
+From them it prints what the throughput share could reach with no idle time at ours' CPU per
+event, and the CPU per event that 80 % would need at ours' own idle share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+import psutil
+import psycopg
+
+from api.server import api_subprocess, free_port
+from bench.environment import REPO, bench_database, machine_description, report
+from bench.ingest import BATCH, copy_events, realistic_events, truncate
+from everreach.collector import maintain_event_partitions
+
+TARGET_SHARE = 0.8
+
+
+@dataclass
+class CpuSplit:
+    """One run: its events/s, CPU µs per event by part, and the box's idle share."""
+
+    events_per_s: float
+    cpu_us: dict[str, float] = field(default_factory=dict)
+    idle: float = 0.0
+
+    @property
+    def total_us(self) -> float:
+        return sum(self.cpu_us.values())
+
+
+def _box_times() -> tuple[float, float]:
+    """Idle (with iowait) and total jiffies of all CPUs since boot."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    return values[3] + values[4], sum(values)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
+
+
+def _postgres_processes() -> dict[int, float]:
+    """CPU seconds of the database server's processes, by pid: the backends and the server's
+    own (WAL writer, checkpointer, autovacuum...). Only the bench's are busy during a run."""
+    return {
+        process.pid: _cpu_seconds(process.pid)
+        for process in psutil.process_iter(["name"])
+        if process.info["name"] == "postgres"
+    }
+
+
+@contextmanager
+def measured(split: CpuSplit, events: int, parts: dict[str, int]) -> Iterator[None]:
+    """Fill `split` with the CPU µs per event of the processes `parts` names (pid by part) and of
+    Postgres, and the box's idle share, over the block."""
+    before = {part: _cpu_seconds(pid) for part, pid in parts.items()}
+    postgres_before = _postgres_processes()
+    idle_before, total_before = _box_times()
+    yield
+    idle_after, total_after = _box_times()
+    postgres_after = _postgres_processes()
+    for part, pid in parts.items():
+        split.cpu_us[part] = 1e6 * (_cpu_seconds(pid) - before[part]) / events
+    # A backend that started during the block counts whole; one that ended in it is lost.
+    postgres = sum(cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_after.items())
+    split.cpu_us["Postgres"] = 1e6 * postgres / events
+    split.idle = (idle_after - idle_before) / (total_after - total_before)
+
+
+def _load(url: str, bodies_file: Path) -> tuple[dict, float]:
+    """Run the load generator to the end: its result and its CPU seconds."""
+    generator = subprocess.Popen(
+        [sys.executable, "-m", "bench.load", "throughput", url, str(bodies_file), "16"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert generator.stdout is not None
+    output = generator.stdout.read()
+    _, status, usage = os.wait4(generator.pid, 0)
+    generator.returncode = os.waitstatus_to_exitcode(status)
+    if generator.returncode:
+        raise SystemExit(f"the load generator failed ({generator.returncode})")
+    return json.loads(output), usage.ru_utime + usage.ru_stime
+
+
+def over_http(
+    args: list[str], env: dict[str, str], port: int, bodies_file: Path, events: int
+) -> CpuSplit:
+    """A throughput run against the API that `args` starts, measured."""
+    with api_subprocess(args, env, port, cwd=REPO) as api:
+        split = CpuSplit(0.0)
+        with measured(split, events, {"API": api.pid}):
+            result, load_seconds = _load(f"http://127.0.0.1:{port}", bodies_file)
+    if result["errors"]:
+        raise SystemExit(f"{result['errors']} requests failed; the run is invalid")
+    split.events_per_s = events / result["seconds"]
+    split.cpu_us["load generator"] = 1e6 * load_seconds / events
+    return split
+
+
+def raw_copy(events: list[dict], url: str) -> CpuSplit:
+    """COPY of the same rows (`bench.ingest.copy_events`), measured; the client is this
+    process."""
+    truncate(url)
+    split = CpuSplit(0.0)
+    with psycopg.connect(url) as conn:
+        client_before, started = time.process_time(), time.perf_counter()
+        with measured(split, len(events), {}):
+            copy_events(conn, events)
+        elapsed = time.perf_counter() - started
+        split.cpu_us["COPY client"] = 1e6 * (time.process_time() - client_before) / len(events)
+    split.events_per_s = len(events) / elapsed
+    return split
+
+
+def describe(label: str, split: CpuSplit) -> str:
+    parts = ", ".join(f"{part} {us:.1f}" for part, us in split.cpu_us.items())
+    return (
+        f"| {label} | {split.events_per_s:,.0f} | {parts} | {split.total_us:.1f} |"
+        f" {split.idle:.0%} |"
+    )
+
+
+def summary(rounds: list[dict[str, CpuSplit]]) -> list[str]:
+    """What the rounds say about the share: as measured, with no idle, and what 80 % needs."""
+    lines = []
+    for n, run in enumerate(rounds, 1):
+        ours, empty, copy = run["ours"], run["empty collector"], run["raw COPY"]
+        bound = 1 / (1 / empty.events_per_s + 1 / copy.events_per_s)
+        cores = psutil.cpu_count() or 1
+        no_idle = cores * 1e6 / ours.total_us
+        needed_us = cores * 1e6 * (1 - ours.idle) / (TARGET_SHARE * bound)
+        lines.append(
+            f"- Round {n}: bound {bound:,.0f} events/s; ours {ours.events_per_s / bound:.0%} of"
+            f" it with the box {ours.idle:.0%} idle (the empty collector left it"
+            f" {empty.idle:.0%} idle, COPY {copy.idle:.0%}). With no idle, ours' CPU per event"
+            f" ({ours.total_us:.0f} µs) would give {no_idle:,.0f} events/s,"
+            f" {no_idle / bound:.0%}; {TARGET_SHARE:.0%} at its own idle share needs"
+            f" {needed_us:.0f} µs, {1 - needed_us / ours.total_us:.0%} less."
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "RESULTS.md")
+    options = parser.parse_args()
+    print(f"machine: {machine_description()}")
+    events = realistic_events(options.events)
+    bodies = [
+        msgspec.json.encode({"batch": events[i : i + BATCH]}).decode()
+        for i in range(0, len(events), BATCH)
+    ]
+    with tempfile.TemporaryDirectory() as tmp, bench_database(Path(tmp)) as db:
+        maintain_event_partitions(db.url, keep_days=90, ahead_days=14)
+        bodies_file = Path(tmp) / "bodies.json"
+        bodies_file.write_bytes(msgspec.json.encode(bodies))
+        env = {
+            "EVERREACH_DATABASE_URL": db.url,
+            "EVERREACH_HOME": str(Path(tmp) / "home"),
+            "EVERREACH_RATE_LIMIT_EVENTS": "1000000000",
+            "EVERREACH_LOG_LEVEL": "ERROR",
+        }
+        port = free_port()
+        rounds: list[dict[str, CpuSplit]] = []
+        for n in range(options.rounds):
+            print(f"round {n + 1} of {options.rounds}:", flush=True)
+            truncate(db.url)
+            run = {
+                "ours": over_http(
+                    ["-m", "everreach_cli", "serve", "--port", str(port)],
+                    env,
+                    port,
+                    bodies_file,
+                    len(events),
+                ),
+                "empty collector": over_http(
+                    ["-m", "bench.empty_collector", str(port)],
+                    {},
+                    port,
+                    bodies_file,
+                    len(events),
+                ),
+                "raw COPY": raw_copy(events, db.url),
+            }
+            for label, split in run.items():
+                print(f"  {describe(label, split)}", flush=True)
+            rounds.append(run)
+    rows = [
+        describe(f"{label}, round {n}", split)
+        for n, run in enumerate(rounds, 1)
+        for label, split in run.items()
+    ]
+    rates = [r["ours"].events_per_s for r in rounds]
+    report(
+        [
+            f"## Ingest CPU by process ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+            "",
+            f"Command: `make bench-ingest-cpu` · machine: {machine_description()} · {db.server};"
+            f" {options.events:,} events, batches of {BATCH}, 16 requests in flight; CPU µs per"
+            " event of each process (Postgres: its backends and its own processes), the box's"
+            " idle share over the run.",
+            "",
+            "| run | events/s | CPU µs per event | total | box idle |",
+            "| --- | --- | --- | --- | --- |",
+            *rows,
+            "",
+            *summary(rounds),
+            f"- Ours, events/s by round: {', '.join(f'{rate:,.0f}' for rate in rates)}"
+            f" (median {statistics.median(rates):,.0f}).",
+            "",
+        ],
+        options.results,
+    )
+
+
+if __name__ == "__main__":
+    main()
