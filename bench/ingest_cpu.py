@@ -12,7 +12,11 @@ round in which the box switched speed between its runs stands out: its CPU per e
 between the setups by the same factor, and its share with it.
 
 From them it prints what the throughput share could reach with no idle time at ours' CPU per
-event, and the CPU per event that 80 % would need at ours' own idle share.
+event, and the CPU per event that 80 % would need at ours' own idle share. Over HTTP it also
+samples, every few milliseconds, which of the API, the load generator and Postgres are runnable
+(state R in /proc): how often each could use a core, and how often it was the only one that
+could, the others waiting for it (the sampler itself, a thread of this process, takes a few per
+cent of a core).
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +47,8 @@ from bench.ingest import BATCH, copy_events, realistic_events, truncate
 from everreach.collector import maintain_event_partitions
 
 TARGET_SHARE = 0.8
+SAMPLE_EVERY_S = 0.003
+LOOK_UP_EVERY_S = 0.5
 
 
 @dataclass
@@ -50,6 +58,8 @@ class CpuSplit:
     events_per_s: float
     cpu_us: dict[str, float] = field(default_factory=dict)
     idle: float = 0.0
+    runnable: dict[str, float] = field(default_factory=dict)  # share of samples, by part
+    alone: dict[str, float] = field(default_factory=dict)  # runnable with no other part
 
     @property
     def total_us(self) -> float:
@@ -99,8 +109,57 @@ def measured(split: CpuSplit, events: int, parts: dict[str, int]) -> Iterator[No
     split.idle = (idle_after - idle_before) / (total_after - total_before)
 
 
-def _load(url: str, bodies_file: Path) -> tuple[dict, float]:
-    """Run the load generator to the end: its result and its CPU seconds."""
+def _is_runnable(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "R"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+class RunStates:
+    """Which parts (name: a function giving its pids) are runnable, sampled in a thread until
+    stopped; the shares of samples go into a CpuSplit."""
+
+    def __init__(self, parts: dict[str, Callable[[], list[int]]]) -> None:
+        self._parts = parts
+        self._samples: Counter[frozenset[str]] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> RunStates:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        pids: dict[str, list[int]] = {}
+        looked_up = 0.0
+        while not self._stop.wait(SAMPLE_EVERY_S):
+            if time.monotonic() - looked_up > LOOK_UP_EVERY_S:  # backends open under load
+                pids = {part: pids_of() for part, pids_of in self._parts.items()}
+                looked_up = time.monotonic()
+            self._samples[
+                frozenset(part for part, found in pids.items() if any(map(_is_runnable, found)))
+            ] += 1
+
+    def fill(self, split: CpuSplit) -> None:
+        total = sum(self._samples.values()) or 1
+        for part in self._parts:
+            split.runnable[part] = sum(n for s, n in self._samples.items() if part in s) / total
+            split.alone[part] = self._samples[frozenset({part})] / total
+
+
+def _postgres_pids() -> list[int]:
+    return list(_postgres_processes())
+
+
+def _load(url: str, bodies_file: Path, api_pid: int) -> tuple[dict, float, RunStates]:
+    """Run the load generator to the end, sampling run states meanwhile: its result, its CPU
+    seconds and the run states."""
     generator = subprocess.Popen(
         [sys.executable, "-m", "bench.load", "throughput", url, str(bodies_file), "16"],
         cwd=REPO,
@@ -108,12 +167,18 @@ def _load(url: str, bodies_file: Path) -> tuple[dict, float]:
         text=True,
     )
     assert generator.stdout is not None
-    output = generator.stdout.read()
+    parts = {
+        "API": lambda: [api_pid, *(c.pid for c in psutil.Process(api_pid).children())],
+        "load generator": lambda: [generator.pid],
+        "Postgres": _postgres_pids,
+    }
+    with RunStates(parts) as states:
+        output = generator.stdout.read()
     _, status, usage = os.wait4(generator.pid, 0)
     generator.returncode = os.waitstatus_to_exitcode(status)
     if generator.returncode:
         raise SystemExit(f"the load generator failed ({generator.returncode})")
-    return json.loads(output), usage.ru_utime + usage.ru_stime
+    return json.loads(output), usage.ru_utime + usage.ru_stime, states
 
 
 def over_http(
@@ -123,11 +188,12 @@ def over_http(
     with api_subprocess(args, env, port, cwd=REPO) as api:
         split = CpuSplit(0.0)
         with measured(split, events, {"API": api.pid}):
-            result, load_seconds = _load(f"http://127.0.0.1:{port}", bodies_file)
+            result, load_seconds, states = _load(f"http://127.0.0.1:{port}", bodies_file, api.pid)
     if result["errors"]:
         raise SystemExit(f"{result['errors']} requests failed; the run is invalid")
     split.events_per_s = events / result["seconds"]
     split.cpu_us["load generator"] = 1e6 * load_seconds / events
+    states.fill(split)
     return split
 
 
@@ -148,9 +214,13 @@ def raw_copy(events: list[dict], url: str) -> CpuSplit:
 
 def describe(label: str, split: CpuSplit) -> str:
     parts = ", ".join(f"{part} {us:.1f}" for part, us in split.cpu_us.items())
+    states = ", ".join(
+        f"{part} {share:.0%} ({split.alone[part]:.0%} alone)"
+        for part, share in split.runnable.items()
+    )
     return (
         f"| {label} | {split.events_per_s:,.0f} | {parts} | {split.total_us:.1f} |"
-        f" {split.idle:.0%} |"
+        f" {split.idle:.0%} | {states or '-'} |"
     )
 
 
@@ -234,10 +304,11 @@ def main() -> None:
             f"Command: `make bench-ingest-cpu` · machine: {machine_description()} · {db.server};"
             f" {options.events:,} events, batches of {BATCH}, 16 requests in flight; CPU µs per"
             " event of each process (Postgres: its backends and its own processes), the box's"
-            " idle share over the run.",
+            " idle share over the run; the share of samples (every 3 ms) in which each part"
+            " was runnable, and runnable with neither other part.",
             "",
-            "| run | events/s | CPU µs per event | total | box idle |",
-            "| --- | --- | --- | --- | --- |",
+            "| run | events/s | CPU µs per event | total | box idle | runnable (alone) |",
+            "| --- | --- | --- | --- | --- | --- |",
             *rows,
             "",
             *summary(rounds),
