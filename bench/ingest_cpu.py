@@ -81,14 +81,15 @@ def _cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def _postgres_processes() -> dict[int, float]:
-    """CPU seconds of the database server's processes, by pid: the backends and the server's
-    own (WAL writer, checkpointer, autovacuum...). Only the bench's are busy during a run."""
-    return {
-        process.pid: _cpu_seconds(process.pid)
-        for process in psutil.process_iter(["name"])
-        if process.info["name"] == "postgres"
-    }
+def _postgres_pids() -> list[int]:
+    """The database server's processes: the backends and the server's own (WAL writer,
+    checkpointer, autovacuum...). Only the bench's are busy during a run."""
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+
+
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds of the database server's processes, by pid."""
+    return {pid: _cpu_seconds(pid) for pid in _postgres_pids()}
 
 
 @contextmanager
@@ -96,11 +97,11 @@ def measured(split: CpuSplit, events: int, parts: dict[str, int]) -> Iterator[No
     """Fill `split` with the CPU µs per event of the processes `parts` names (pid by part) and of
     Postgres, and the box's idle share, over the block."""
     before = {part: _cpu_seconds(pid) for part, pid in parts.items()}
-    postgres_before = _postgres_processes()
+    postgres_before = _postgres_cpu()
     idle_before, total_before = _box_times()
     yield
     idle_after, total_after = _box_times()
-    postgres_after = _postgres_processes()
+    postgres_after = _postgres_cpu()
     for part, pid in parts.items():
         split.cpu_us[part] = 1e6 * (_cpu_seconds(pid) - before[part]) / events
     # A backend that started during the block counts whole; one that ended in it is lost.
@@ -151,10 +152,6 @@ class RunStates:
         for part in self._parts:
             split.runnable[part] = sum(n for s, n in self._samples.items() if part in s) / total
             split.alone[part] = self._samples[frozenset({part})] / total
-
-
-def _postgres_pids() -> list[int]:
-    return list(_postgres_processes())
 
 
 def _load(url: str, bodies_file: Path, api_pid: int) -> tuple[dict, float, RunStates]:
