@@ -1,7 +1,7 @@
 """`everreach demo` goes on from the replay to the datasets: every asset is materialized for the
 demo's days (on the embedded server, with Dagster's instance in Postgres beside the app's) by the
-named `refresh_models` job and a real backfill, both tagged as the demo's, and the partitions,
-label metrics, the alerts that fired and what to do next are printed."""
+named `event_partitions` and `refresh_models` jobs and a real backfill, all tagged as the demo's,
+and the partitions, label metrics, the alerts that fired and what to do next are printed."""
 
 from __future__ import annotations
 
@@ -61,5 +61,10 @@ def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> 
             assert backfill is not None and backfill.status.value == "COMPLETED_SUCCESS"
             assert backfill.tags["everreach/source"] == "everreach demo"
             runs = instance.get_runs(dg.RunsFilter(tags={"everreach/source": "everreach demo"}))
-            assert "refresh_models" in {r.job_name for r in runs}
+            assert {"event_partitions", "refresh_models"} <= {r.job_name for r in runs}
+            # the UI shows the event store's asset materialized, not "never materialized"
+            partitions = instance.get_latest_materialization_event(
+                dg.AssetKey("app_events_partitions")
+            )
+            assert partitions is not None
             assert "__ephemeral_asset_job__" not in {r.job_name for r in instance.get_runs()}
