@@ -14,7 +14,6 @@ from datetime import datetime
 
 import click
 
-from everreach.collector import maintain_event_partitions
 from everreach.forwarding import DESTINATIONS
 from everreach.plan import PlanError
 from everreach.platform import (
@@ -23,10 +22,10 @@ from everreach.platform import (
     database_session,
     libpq_url,
     start_embedded,
-    upgrade,
     with_driver,
 )
 from everreach_cli.privacy_commands import erase_user, quarantine
+from everreach_cli.schema import migrate_database
 
 ADMIN_PASSWORD_ENV = "EVERREACH_ADMIN_PASSWORD"
 
@@ -69,7 +68,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             "(e.g. redis://127.0.0.1:6379/0) or run one worker"
         )
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         try:
             app = create_app(settings, database.url)
         except PlanError as exc:
@@ -87,10 +86,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 def migrate(settings: Settings) -> None:
     """Apply the database migrations and make the event store's day partitions (idempotent)."""
     with database_session(settings) as database:
-        applied = upgrade(database.url)
-        partitions = maintain_event_partitions(
-            database.url, settings.retention_events_days, settings.event_partitions_ahead_days
-        )
+        applied, partitions = migrate_database(settings, database.url)
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
     if partitions.created or partitions.left_in_default:
         click.echo(
@@ -200,7 +196,7 @@ def create_admin(settings: Settings, email: str) -> None:
         "Password", hide_input=True, confirmation_prompt=True
     )
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         try:
             account, created = asyncio.run(
                 create_admin_account(settings, database.url, email, password)
@@ -243,7 +239,7 @@ def forwarder(settings: Settings, metrics_port: int | None, metrics_host: str) -
             "no destination configured: set POSTHOG_API_KEY and/or MI_WEBHOOK_URL"
         )
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         if metrics_port is not None:
             from prometheus_client import start_http_server
 
@@ -299,7 +295,7 @@ def outbox_status(settings: Settings) -> None:
     from everreach.forwarding import format_status, read_status
 
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         click.echo(format_status(read_status(database.url)))
 
 
@@ -316,7 +312,7 @@ def outbox_redrive(settings: Settings, destination: str | None) -> None:
     from everreach.forwarding import redrive_dead
 
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         count = redrive_dead(database.url, destination)
     click.echo(f"requeued {count} dead event(s)")
 

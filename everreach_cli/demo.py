@@ -16,8 +16,9 @@ import psycopg
 from api.app import create_app
 from api.server import serve_in_thread
 from everreach.accounts import TokenCodec, signing_key
-from everreach.platform import Database, Settings, upgrade
+from everreach.platform import Database, Settings
 from everreach_cli.replay import ReplayStats, replay
+from everreach_cli.schema import migrate_database
 from everreach_cli.synthetic_traffic import generate_traffic
 
 TABLES = ("app_events", "quarantined_events", "prompts", "responses")
@@ -42,7 +43,7 @@ def run_demo(
     settings: Settings, database: Database, users: int, days: int, seed: int
 ) -> DemoResult:
     """Replay `users` synthetic users over `days` days through the live API."""
-    applied = upgrade(database.url)
+    applied, _ = migrate_database(settings, database.url)
     click.echo(
         f"database: {'embedded' if database.is_embedded else 'external'} Postgres; "
         f"migrations applied now: {', '.join(applied) or 'none (up to date)'}"

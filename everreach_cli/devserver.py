@@ -23,8 +23,9 @@ import httpx
 
 from api.app import create_app
 from api.server import serve_in_thread
-from everreach.platform import Settings, database_session, upgrade
+from everreach.platform import Settings, database_session
 from everreach_cli.materialize import environment, partitions_from_data
+from everreach_cli.schema import migrate_database
 
 REPO = Path(__file__).resolve().parents[1]
 READY_POLL_S = 0.5
@@ -64,7 +65,7 @@ def stop(child: subprocess.Popen[bytes]) -> None:
 
 def run_dev(settings: Settings, api_port: int, dagster_port: int) -> int:
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         env = environment(partitions_from_data(settings, database), database)
         # `dagster dev` itself is "superseded by dg dev" and says so on every start; only
         # that one message is silenced, in the Dagster processes only.

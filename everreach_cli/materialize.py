@@ -32,7 +32,8 @@ from dagster._core.utils import make_new_backfill_id
 from dagster._daemon.controller import all_daemons_live
 
 from everreach.datasets import data_days
-from everreach.platform import Database, Settings, database_session, upgrade
+from everreach.platform import Database, Settings, database_session
+from everreach_cli.schema import migrate_database
 from everreach_dagster.definitions import build_assets, build_definitions
 from everreach_dagster.instance import prepare_dagster_home
 from everreach_dagster.step_workers import step_workers, steps_per_worker
@@ -253,7 +254,7 @@ def materialize_range(
     """`everreach materialize`: check the range, then backfill it on the configured database."""
     keys = daily_selection(settings, selection)
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         settings = partitions_from_data(settings, database)
         partitions = build_assets(settings).daily[0].partitions_def
         assert isinstance(partitions, dg.DailyPartitionsDefinition)
@@ -279,6 +280,6 @@ def run_dagster_command(settings: Settings, args: Sequence[str]) -> int:
     program, rest = ("dg", args[1:]) if args and args[0] == "dg" else ("dagster", args)
     executable = str(Path(sys.executable).with_name(program))
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         env = environment(partitions_from_data(settings, database), database)
         return subprocess.call([executable, *rest], env=env, cwd=REPO)

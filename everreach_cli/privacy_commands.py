@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import click
 from psycopg import AsyncConnection
 
-from everreach.platform import Database, Settings, database_session, upgrade
+from everreach.platform import Database, Settings, database_session
+from everreach_cli.schema import migrate_database
 
 if TYPE_CHECKING:  # the commands import their domains lazily, to start fast
     from everreach.collector import QuarantineGroup
@@ -92,7 +93,7 @@ def erase_user(settings: Settings, user_id: str, dry_run: bool) -> None:
             )
 
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         receipt = asyncio.run(run(database.url))
         _print_receipt(user_id, receipt)
         if receipt.receipt_id is None or receipt.rebuilt_at is not None:
@@ -118,7 +119,7 @@ def quarantine_status(settings: Settings) -> None:
             return await read_status(conn)
 
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         groups = asyncio.run(run(database.url))
     if not groups:
         click.echo("the quarantine is empty")
@@ -158,7 +159,7 @@ def quarantine_replay(
         since = since.replace(tzinfo=UTC)
     selection = ReplaySelection(event=event, reason=reason, since=since)
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         report = replay_as_configured(database.url, settings, selection, dry_run=dry_run)
     for line in report.lines():
         click.echo(line)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import click
 
-from everreach.platform import Settings, database_session, upgrade
+from everreach.platform import Settings, database_session
+from everreach_cli.schema import migrate_database
 from everreach_dagster.execution import (
     ExecutionConfigError,
     check_execution_settings,
@@ -43,7 +44,7 @@ def run_worker(
     except ExecutionConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     with database_session(settings) as database:
-        upgrade(database.url)
+        migrate_database(settings, database.url)
         env = {
             **os.environ,
             **prepare_dagster_home(settings.home_dir, database, settings=settings),

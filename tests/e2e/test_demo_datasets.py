@@ -67,4 +67,7 @@ def test_demo_materializes_datasets_and_prints_label_metrics(tmp_path: Path) -> 
                 dg.AssetKey("app_events_partitions")
             )
             assert partitions is not None
+            # the demo made the day partitions before its traffic: none went to DEFAULT
+            metadata = partitions.asset_materialization.metadata
+            assert metadata["moved_events"].value == 0
             assert "__ephemeral_asset_job__" not in {r.job_name for r in instance.get_runs()}

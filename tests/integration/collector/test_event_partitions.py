@@ -16,10 +16,13 @@ from api.app import create_app
 from api.server import serve_in_thread
 from everreach.collector.event_partitions import (
     DefaultDay,
+    Maintenance,
     default_partition_days,
     maintain_partitions,
 )
+from everreach.platform.database import drop_database, ensure_database, with_database
 from everreach.platform.migrations import scratch_database
+from everreach_cli.schema import migrate_database
 from tests.conftest import make_settings
 from tests.helpers import event, new_id
 
@@ -216,3 +219,33 @@ def test_an_event_retried_after_its_partition_was_dropped_is_accepted_again(
             assert post(api, sent)["results"][0]["status"] == "accepted"
             assert where_stored(conn, sent["event_id"]) == [("app_events_default", old)]
             assert post(api, sent)["results"][0]["status"] == "duplicate"
+
+
+def test_a_database_brought_up_to_date_stores_past_days_events_in_their_day(
+    pg_server_url: str, tmp_path
+) -> None:
+    """Every command that migrates makes the day partitions of the retention window too
+    (everreach_cli.schema). The migrations alone make today's and the days ahead: migrated
+    alone, as `everreach demo` and `everreach serve` did, a new database stored the events of
+    every earlier day (a replay, a phone's offline queue) in DEFAULT until the nightly
+    maintenance."""
+    name = f"everreach_up_to_date_{uuid.uuid4().hex[:8]}"
+    ensure_database(pg_server_url, name)
+    url = with_database(pg_server_url, name)
+    try:
+        settings = make_settings(tmp_path, url)
+        applied, partitions = migrate_database(settings, url)
+        today = datetime.now(UTC).date()
+        assert applied
+        assert today - timedelta(days=settings.retention_events_days) in partitions.created
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO app_events (event_id, event_name, occurred_at) VALUES (%s, %s, %s)",
+                (uuid.uuid4(), "signup_started", datetime.now(UTC) - timedelta(days=10)),
+            )
+            stored = conn.execute("SELECT tableoid::regclass::text, occurred_at FROM app_events")
+            (partition, occurred_at) = stored.fetchone()
+        assert partition == partition_of(occurred_at.astimezone(UTC).date())
+        assert migrate_database(settings, url) == ([], Maintenance([], 0, []))  # idempotent
+    finally:
+        drop_database(pg_server_url, name)
