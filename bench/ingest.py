@@ -37,7 +37,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +47,13 @@ import msgspec
 import psycopg
 
 from api.server import api_subprocess, free_port
-from bench.environment import REPO, bench_database, machine_description, report
+from bench.environment import (
+    REPO,
+    BenchDatabase,
+    bench_database,
+    machine_description,
+    report,
+)
 from bench.store_latency import store_latencies
 from everreach.collector import maintain_event_partitions
 from everreach.platform.database import drop_database, ensure_database, with_database
@@ -90,6 +97,47 @@ def realistic_events(count: int) -> list[dict]:
                 events.append({**event, "event_id": str(uuid.uuid4())})
         seed += 1
     return events[:count]
+
+
+@dataclass(frozen=True)
+class IngestSetup:
+    """What every ingest run starts from (see `ingest_setup`)."""
+
+    events: list[dict]
+    bodies_file: Path  # the events as request bodies of BATCH, for the load generator
+    database: BenchDatabase
+    tmp: Path
+
+
+@contextmanager
+def ingest_setup(count: int) -> Iterator[IngestSetup]:
+    """`count` realistic events, written once as the load generator's request bodies, and a
+    fresh migrated database with the partitions of their days; all removed afterwards."""
+    events = realistic_events(count)
+    bodies = [
+        msgspec.json.encode({"batch": events[i : i + BATCH]}).decode()
+        for i in range(0, len(events), BATCH)
+    ]
+    with tempfile.TemporaryDirectory() as tmp, bench_database(Path(tmp)) as database:
+        # What `everreach migrate` does after migrating: the synthetic events span 30 days.
+        maintain_event_partitions(database.url, keep_days=90, ahead_days=14)
+        bodies_file = Path(tmp) / "bodies.json"
+        bodies_file.write_bytes(msgspec.json.encode(bodies))
+        yield IngestSetup(events, bodies_file, database, Path(tmp))
+
+
+def collector_env(url: str, home: Path) -> dict[str, str]:
+    """The environment of our collector under the benchmarks' load."""
+    return {
+        "EVERREACH_DATABASE_URL": url,
+        "EVERREACH_HOME": str(home),
+        # Every synthetic device sends far more than the default limit allows here; the limiter
+        # itself still runs on every request.
+        "EVERREACH_RATE_LIMIT_EVENTS": "1000000000",
+        # Not WARNING: the API's stderr is a pipe nobody reads during the run, and an overloaded
+        # box's 503 warnings filled it and blocked the server (api_subprocess).
+        "EVERREACH_LOG_LEVEL": "ERROR",
+    }
 
 
 def run_load(mode: str, url: str, *args: str) -> dict:
@@ -303,32 +351,22 @@ def main() -> None:
     options = parser.parse_args()
 
     print(f"machine: {machine_description()}")
-    events = realistic_events(options.events)
-    bodies = [
-        msgspec.json.encode({"batch": events[i : i + BATCH]}).decode()
-        for i in range(0, len(events), BATCH)
-    ]
-    with tempfile.TemporaryDirectory() as tmp, bench_database(Path(tmp)) as database:
+    with ingest_setup(options.events) as setup:
+        events, bodies_file, database, tmp = (
+            setup.events,
+            setup.bodies_file,
+            setup.database,
+            setup.tmp,
+        )
         print(f"database: {database.server}")
-        # What `everreach migrate` does after migrating: the synthetic events span 30 days.
-        maintain_event_partitions(database.url, keep_days=90, ahead_days=14)
-        bodies_file = Path(tmp) / "bodies.json"
-        bodies_file.write_bytes(msgspec.json.encode(bodies))
-        baseline_dir = Path(tmp) / "unpartitioned"
+        baseline_dir = tmp / "unpartitioned"
         baseline_commit = unpartitioned_baseline(baseline_dir)
         baseline_db = f"everreach_bench_unpartitioned_{uuid.uuid4().hex[:8]}"
         ensure_database(database.url, baseline_db)
         baseline_url = with_database(database.url, baseline_db)
 
         def env_for(url: str) -> dict[str, str]:
-            return {
-                "EVERREACH_DATABASE_URL": url,
-                "EVERREACH_HOME": str(Path(tmp) / "home"),
-                "EVERREACH_RATE_LIMIT_EVENTS": "1000000000",
-                # Not WARNING: the API's stderr is a pipe nobody reads during the run, and an
-                # overloaded box's 503 warnings filled it and blocked the server (api_subprocess).
-                "EVERREACH_LOG_LEVEL": "ERROR",
-            }
+            return collector_env(url, tmp / "home")
 
         ours_env = env_for(database.url)
         subprocess.run(

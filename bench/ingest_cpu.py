@@ -27,7 +27,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -37,14 +36,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
 import psutil
 import psycopg
 
 from api.server import api_subprocess, free_port
-from bench.environment import REPO, bench_database, machine_description, report
-from bench.ingest import BATCH, copy_events, realistic_events, truncate
-from everreach.collector import maintain_event_partitions
+from bench.environment import REPO, machine_description, report
+from bench.ingest import BATCH, collector_env, copy_events, ingest_setup, truncate
 
 TARGET_SHARE = 0.8
 SAMPLE_EVERY_S = 0.003
@@ -248,21 +245,9 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "RESULTS.md")
     options = parser.parse_args()
     print(f"machine: {machine_description()}")
-    events = realistic_events(options.events)
-    bodies = [
-        msgspec.json.encode({"batch": events[i : i + BATCH]}).decode()
-        for i in range(0, len(events), BATCH)
-    ]
-    with tempfile.TemporaryDirectory() as tmp, bench_database(Path(tmp)) as db:
-        maintain_event_partitions(db.url, keep_days=90, ahead_days=14)
-        bodies_file = Path(tmp) / "bodies.json"
-        bodies_file.write_bytes(msgspec.json.encode(bodies))
-        env = {
-            "EVERREACH_DATABASE_URL": db.url,
-            "EVERREACH_HOME": str(Path(tmp) / "home"),
-            "EVERREACH_RATE_LIMIT_EVENTS": "1000000000",
-            "EVERREACH_LOG_LEVEL": "ERROR",
-        }
+    with ingest_setup(options.events) as setup:
+        events, bodies_file, db = setup.events, setup.bodies_file, setup.database
+        env = collector_env(db.url, setup.tmp / "home")
         port = free_port()
         rounds: list[dict[str, CpuSplit]] = []
         for n in range(options.rounds):
