@@ -1,0 +1,2 @@
+CREATE INDEX IF NOT EXISTS app_events_response_id_idx
+    ON app_events ((properties ->> 'response_id')) WHERE properties ? 'response_id';

@@ -1,0 +1,21 @@
+"""Drop app_events' response_id index, which (event_name, response_id) covers.
+
+Revision ID: 0014_response_id_index
+Revises: 0013_system_events_retention
+Create Date: 2026-11-30
+"""
+
+from everreach.platform.migrations import run_sql_file
+
+revision = "0014_response_id_index"
+down_revision = "0013_system_events_retention"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql_file("0014_response_id_index.up.sql")
+
+
+def downgrade() -> None:
+    run_sql_file("0014_response_id_index.down.sql")
