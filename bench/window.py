@@ -15,7 +15,9 @@ also run on an unpartitioned copy of the same events shaped as app_events was be
 (bench/sql/retention_unpartitioned_copy.sql, the staging view pointed at it), so "not slower than
 before" is a ratio measured side by side: both tables vacuumed and analyzed, the two alternating
 for ROUNDS rounds, the median of each. Measured once each, minutes apart, the ratio moved from
-0.94x to 1.06x between two runs of the same code, with the box's speed.
+0.94x to 1.06x between two runs of the same code, with the box's speed; with three rounds, the
+medians moved by a few per cent from one run to the next, so five (bench/RESULTS.md,
+2026-11-30).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from everreach.platform.days import day_window, days_window
 from everreach_cli.synthetic_traffic import generate_traffic
 
 DAYS = 30
-ROUNDS = 3
+ROUNDS = 5
 BENCH_SQL = Path(__file__).parent / "sql"
 COLUMNS = (
     "event_id, event_name, user_id, anonymous_id, occurred_at, received_at, context, properties"
