@@ -28,7 +28,6 @@ group gets that error at once.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -144,14 +143,15 @@ class GroupCommit:
     async def _store_together(self, group: list[_Waiting]) -> list[list[EventResult]]:
         merged: list[PreparedEvent] = []
         spans: list[tuple[int, int]] = []
-        stored_ids: set[uuid.UUID] = set()
+        stored_ids: set[int] = set()  # UUID.int, hashed in C (see pipeline.prepare_events)
         for waiting in group:
             start = len(merged)
             for event in waiting.events:
                 if event.is_valid and not event.duplicate_in_request:
-                    if event.event_id in stored_ids:  # an earlier request of the group has it
+                    key = event.event_id.int
+                    if key in stored_ids:  # an earlier request of the group has it
                         event = msgspec.structs.replace(event, duplicate_in_request=True)
-                    stored_ids.add(event.event_id)
+                    stored_ids.add(key)
                 merged.append(event)
             spans.append((start, len(merged)))
         async with self.pool.connection() as conn:

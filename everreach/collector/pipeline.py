@@ -190,7 +190,9 @@ def prepare_events(
     as any other malformed field does: a request is stored whole or not at all.
     """
     prepared: list[PreparedEvent] = []
-    seen: set[uuid.UUID] = set()
+    # The ids as integers (UUID.int): equal exactly when the UUIDs are, and hashed in C, where a
+    # UUID is hashed by a Python method (UUID.__hash__), twice per event here.
+    seen: set[int] = set()
     for index, item in enumerate(items):
         try:
             event = prepare_event(
@@ -209,8 +211,9 @@ def prepare_events(
                 f"event {index}: {exc}; nothing was stored",
                 extra={"field": exc.field, "event_index": index},
             ) from exc
-        event.duplicate_in_request = event.event_id in seen
-        seen.add(event.event_id)
+        key = event.event_id.int
+        event.duplicate_in_request = key in seen
+        seen.add(key)
         prepared.append(event)
     return prepared
 

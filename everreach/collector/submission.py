@@ -81,6 +81,8 @@ def _links(
     Both ids go through the pseudonyms exactly as the events' own ids do, so a link joins the
     stored events it is about.
     """
+    if not claims:  # /v1/ingest: no claims, and no need to index every event by its id
+        return {}
     occurred = {event.event_id: event.occurred_at for event in prepared}
     links: IdentityLinks = {}
     for claim in claims:
