@@ -9,7 +9,6 @@ namespace, so an SDK that reuses a user id as its anonymous distinct_id is refus
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable
 
@@ -31,7 +30,10 @@ class IdentifierHasher:
         self._key = key.encode()
 
     def __call__(self, identifier: str) -> bytes:
-        return hmac.new(self._key, identifier.encode(), hashlib.sha256).digest()
+        # hmac.digest: the same bytes as hmac.new(...).digest(), in one C call (OpenSSL's
+        # one-shot HMAC) rather than an HMAC object built in Python; the collector hashes every
+        # id of every request.
+        return hmac.digest(self._key, identifier.encode(), "sha256")
 
 
 def identifier_hasher(settings: Settings) -> IdentifierHasher:
