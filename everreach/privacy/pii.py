@@ -115,8 +115,9 @@ substring test, and the four digit passes by one search for a run of 7+ digit-is
 Patterns are written to be linear (possessive runs, look-behinds placed after a plain first
 character so the engine skips quickly to candidates). Key sensitivity is cached for keys that
 hold no PII (the same few hundred property names repeat), and so are property values shaped like
-ids or labels (no white space, at most 64 characters: UUIDs, model and product names) in which
-nothing was found; free text is not remembered. Strings are scanned only up
+ids or labels (no white space, at most 64 characters: model and product names) in which nothing
+was found; free text is not remembered, nor are whole ids, times and numbers (the ``fullmatch``
+tells them at once, and most ids are new with every event). Strings are scanned only up
 to ``max_text`` + 16 KiB, which bounds the work a huge value can cause while still seeing any
 token that straddles the truncation point.
 """
@@ -546,7 +547,7 @@ def _remember_pii_free(s: str) -> None:
 
 
 def _scrub_property_str(s: str, max_text: int) -> str:
-    """:func:`_scrub_str` for a property value: ids and labels that hold no PII (UUIDs, model and
+    """:func:`_scrub_str` for a property value: ids and labels that hold no PII (model and
     product names, which recur from event to event) are remembered (see _PII_FREE_VALUES)."""
     if s in _PII_FREE_VALUES and len(s) <= max_text:
         return s
@@ -694,14 +695,18 @@ def _scrub_dict(d: Mapping[object, object], max_text: int) -> dict[object, objec
             continue
         t = type(value)
         if t is str:
-            if (
+            if len(value) > max_text:
+                value = _scrub_property_str(value, max_text)
+            elif (
                 len(value) >= _TOKEN_MIN_LEN
-                or len(value) > max_text
                 or _TRIGGER.search(value) is not None
                 or "eyJ" in value
                 or "earer" in value
                 or "EARER" in value
-            ):
+            ) and _SAFE_WHOLE.fullmatch(value) is None:
+                # A whole id, time or number (_SAFE_WHOLE) is what scrub_text returns unchanged,
+                # so it is kept here without the calls, and not remembered: most are fresh per
+                # event (prompt and response ids), and would only crowd out values that recur.
                 value = _scrub_property_str(value, max_text)
         elif not (t is int or t is float or t is bool or value is None):
             value = _scrub_value(value, max_text)
