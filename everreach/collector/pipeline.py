@@ -6,16 +6,18 @@ replace user and device ids that are PII with keyed pseudonyms, and say where it
 log or the quarantine). Nothing is dropped: an event that fails a rule is kept in
 quarantine with its reasons, and the client is told per event what happened.
 
-Storage is `event_store`'s job; rate limiting is the edge's (it needs the rate key of each event,
-which `PreparedEvent.rate_key` gives).
+Storage is `event_store`'s job; rate limiting is the edge's (it needs the events per rate key,
+which `rate_costs` gives).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -82,15 +84,6 @@ class PreparedEvent(msgspec.Struct, kw_only=True, gc=False):
     @property
     def is_valid(self) -> bool:
         return not self.violations
-
-    @property
-    def rate_key(self) -> str:
-        """Whose quota the event counts against: the user, else the device, else the IP."""
-        if self.user_id:
-            return f"user:{self.user_id}"
-        if self.anonymous_id:
-            return f"anon:{self.anonymous_id}"
-        return f"ip:{self.client_ip}"
 
 
 class EventResult(msgspec.Struct, frozen=True, gc=False):
@@ -218,12 +211,29 @@ def prepare_events(
     return prepared
 
 
+def _rate_key(user_id: str | None, anonymous_id: str | None, client_ip: str) -> str:
+    """Whose quota an event counts against: the user, else the device, else the IP."""
+    if user_id:
+        return f"user:{user_id}"
+    if anonymous_id:
+        return f"anon:{anonymous_id}"
+    return f"ip:{client_ip}"
+
+
+_RATE_FIELDS = attrgetter("user_id", "anonymous_id", "client_ip")
+
+
 def rate_costs(events: list[PreparedEvent]) -> dict[str, int]:
-    """Events per rate key: the limiter charges events, not requests."""
+    """Events per rate key (in the order the keys first appear): the limiter charges events,
+    not requests.
+
+    A request's events share a few (user, device, IP) triples: they are counted in C (a Counter
+    over an attrgetter), and the key of each distinct triple is made once, not once per event.
+    """
     costs: dict[str, int] = {}
-    for event in events:
-        key = event.rate_key
-        costs[key] = costs.get(key, 0) + 1
+    for fields, count in Counter(map(_RATE_FIELDS, events)).items():
+        key = _rate_key(*fields)
+        costs[key] = costs.get(key, 0) + count
     return costs
 
 
