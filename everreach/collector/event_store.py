@@ -13,6 +13,7 @@ new events, and their side rows (outbox, prompts, responses, identity links), ar
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
@@ -136,11 +137,25 @@ _QUARANTINE_COLUMNS = _keys(
 _DELIVERY_COLUMNS = _keys("destination", "event_id", "payload")
 
 
+# A UUID in the form the encoder writes one (8-4-4-4-12 lower-case hex): such a string goes into
+# the JSON parameter as it is, byte for byte what uuid.UUID(...) would have been encoded as.
+# Parsing it into a UUID cost 2 µs (uuid.UUID.__init__ is Python), for two of every seven events.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid(value: object) -> uuid.UUID | str:
+    """`value` as the uuid column's JSON value: itself when canonical, else parsed (ValueError
+    when it is no UUID)."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value) is not None:
+        return value
+    return uuid.UUID(str(value))
+
+
 def _prompt_row(event: PreparedEvent) -> dict[str, Any]:
     props = event.properties
     temperature = props.get("temperature")
     return {
-        "prompt_id": uuid.UUID(str(props["prompt_id"])),
+        "prompt_id": _uuid(props["prompt_id"]),
         "user_id": event.user_id,
         "session_id": props.get("session_id"),
         "contact_id": props.get("contact_id"),
@@ -155,8 +170,8 @@ def _prompt_row(event: PreparedEvent) -> dict[str, Any]:
 def _response_row(event: PreparedEvent) -> dict[str, Any]:
     props = event.properties
     return {
-        "response_id": uuid.UUID(str(props["response_id"])),
-        "prompt_id": uuid.UUID(str(props["prompt_id"])),
+        "response_id": _uuid(props["response_id"]),
+        "prompt_id": _uuid(props["prompt_id"]),
         "user_id": event.user_id,
         "model": props.get("model"),
         "text": props["text"],
