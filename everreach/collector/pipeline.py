@@ -163,7 +163,8 @@ def prepare_event(
         context=_context(event),
         client_ip=request.client_ip,
         properties=properties,  # type: ignore[arg-type]
-        violations=list(map(_scrubbed, violations)),
+        # Most events have none: `[]` is built in a fraction of list(map(...))'s two type calls.
+        violations=list(map(_scrubbed, violations)) if violations else [],
     )
 
 
