@@ -244,8 +244,12 @@ def store_parameters(
     events: list[PreparedEvent], hasher: IdentifierHasher, forward_to: Collection[str] = ()
 ) -> list[str]:
     """The store statement's $1..$7, in order, for `events` (see store_request)."""
-    valid = [e for e in events if e.is_valid and not e.duplicate_in_request]
-    invalid = [e for e in events if not e.is_valid and not e.duplicate_in_request]
+    # One pass, reading the fields rather than the is_valid property: a Python call per event.
+    valid: list[PreparedEvent] = []
+    invalid: list[PreparedEvent] = []
+    for event in events:
+        if not event.duplicate_in_request:
+            (invalid if event.violations else valid).append(event)
     return [
         json_columns(valid, _EVENT_COLUMNS),
         json_columns(delivery_rows(valid, forward_to), _DELIVERY_COLUMNS),
