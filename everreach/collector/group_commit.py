@@ -147,7 +147,7 @@ class GroupCommit:
         for waiting in group:
             start = len(merged)
             for event in waiting.events:
-                if event.is_valid and not event.duplicate_in_request:
+                if not event.violations and not event.duplicate_in_request:  # valid, first
                     key = event.event_id.int
                     if key in stored_ids:  # an earlier request of the group has it
                         event = msgspec.structs.replace(event, duplicate_in_request=True)

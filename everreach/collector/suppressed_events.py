@@ -13,8 +13,9 @@ those rows are written before the plan events, in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from operator import attrgetter
 
 import msgspec
 from psycopg import AsyncConnection
@@ -24,13 +25,14 @@ from everreach.collector.submission import PreparedSubmission
 from everreach.privacy.suppression import IdentifierHasher, suppressed_among
 
 _json = msgspec.json.Encoder()
+_USER_ID = attrgetter("user_id")
+_ANONYMOUS_ID = attrgetter("anonymous_id")
 
 
-def identifiers_of(events: Iterable[PreparedEvent]) -> set[str | None]:
+def identifiers_of(events: Sequence[PreparedEvent]) -> set[str | None]:
     """The user and anonymous ids the events are stored under."""
-    ids: set[str | None] = set()
-    for event in events:
-        ids.update((event.user_id, event.anonymous_id))
+    ids: set[str | None] = set(map(_USER_ID, events))  # in C: no Python step per event
+    ids.update(map(_ANONYMOUS_ID, events))
     return ids
 
 
