@@ -65,17 +65,24 @@ def upgrade(url: str, target: str = "heads") -> list[str]:
 
 
 @contextmanager
+def empty_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new database with a unique name on `server_url` and no schema, dropped afterwards: for
+    the tests of migrating itself."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    ensure_database(server_url, name)
+    try:
+        yield with_database(server_url, name)
+    finally:
+        drop_database(server_url, name)
+
+
+@contextmanager
 def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
     """A fresh, migrated database with a unique name on `server_url`, dropped afterwards.
 
     For tests and benchmarks, which need a schema of their own beside whatever else the server
     holds.
     """
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    ensure_database(server_url, name)
-    url = with_database(server_url, name)
-    try:
+    with empty_database(server_url, prefix) as url:
         upgrade(url)
         yield url
-    finally:
-        drop_database(server_url, name)

@@ -20,8 +20,7 @@ from everreach.collector.event_partitions import (
     default_partition_days,
     maintain_partitions,
 )
-from everreach.platform.database import drop_database, ensure_database, with_database
-from everreach.platform.migrations import scratch_database
+from everreach.platform.migrations import empty_database, scratch_database
 from everreach_cli.schema import migrate_database
 from tests.conftest import make_settings
 from tests.helpers import event, new_id
@@ -229,10 +228,7 @@ def test_a_database_brought_up_to_date_stores_past_days_events_in_their_day(
     alone, as `everreach demo` and `everreach serve` did, a new database stored the events of
     every earlier day (a replay, a phone's offline queue) in DEFAULT until the nightly
     maintenance."""
-    name = f"everreach_up_to_date_{uuid.uuid4().hex[:8]}"
-    ensure_database(pg_server_url, name)
-    url = with_database(pg_server_url, name)
-    try:
+    with empty_database(pg_server_url, "everreach_up_to_date") as url:
         settings = make_settings(tmp_path, url)
         applied, partitions = migrate_database(settings, url)
         today = datetime.now(UTC).date()
@@ -247,5 +243,3 @@ def test_a_database_brought_up_to_date_stores_past_days_events_in_their_day(
             (partition, occurred_at) = stored.fetchone()
         assert partition == partition_of(occurred_at.astimezone(UTC).date())
         assert migrate_database(settings, url) == ([], Maintenance([], 0, []))  # idempotent
-    finally:
-        drop_database(pg_server_url, name)

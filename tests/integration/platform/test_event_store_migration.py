@@ -11,8 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from everreach.platform.database import drop_database, ensure_database, with_database
-from everreach.platform.migrations import SQL_DIR, current_revisions, upgrade
+from everreach.platform.migrations import SQL_DIR, current_revisions, empty_database, upgrade
 
 # The heads before the partitioned event store (0008): the schema of the previous release.
 HEADS_BEFORE = (
@@ -31,15 +30,10 @@ ROWS = (
 @pytest.fixture
 def old_database(pg_server_url: str) -> Iterator[str]:
     """A database migrated to the previous release's heads only."""
-    name = f"everreach_before_0008_{uuid.uuid4().hex[:8]}"
-    ensure_database(pg_server_url, name)
-    url = with_database(pg_server_url, name)
-    try:
+    with empty_database(pg_server_url, "everreach_before_0008") as url:
         for head in HEADS_BEFORE:
             upgrade(url, head)
         yield url
-    finally:
-        drop_database(pg_server_url, name)
 
 
 def populate(conn: psycopg.Connection[Any], count: int, start: datetime) -> None:
