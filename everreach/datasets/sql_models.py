@@ -28,6 +28,7 @@ from everreach.platform.days import Window
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
 SCHEMA = "analytics"
+MODEL_DDL_LOCK_KEY = 7_220_031_002  # arbitrary, fixed: "everreach model DDL" (migrations: ..001)
 MATERIALIZATIONS = ("view", "table", "partitioned")
 
 _HEADER = re.compile(r"^--\s*([a-z_]+):\s*(.*)$")
@@ -179,33 +180,60 @@ def _drop_if_kind_changed(conn: psycopg.Connection, model: SqlModel) -> None:
         conn.execute(sql.SQL("DROP {} {} CASCADE").format(kind, sql.Identifier(SCHEMA, model.name)))
 
 
-def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None = None) -> int:
-    """Create or refresh the model in the analytics schema; returns the rows it now holds.
+def _create_relation(conn: psycopg.Connection, model: SqlModel, select: sql.Composable) -> None:
+    """Create the model's schema, relation and indexes where missing (or replace its view).
 
-    For a partitioned model that is the rows of `window` only. Runs in one transaction.
+    Two runs that create the same relation at once (a backfill's days as runs on two workers)
+    both pass IF NOT EXISTS, and one fails on pg_type's unique index: Postgres does not make
+    IF NOT EXISTS or OR REPLACE safe against a concurrent creator. An advisory lock held to the
+    end of this short transaction serialises the DDL alone, so the runs' data changes, which
+    come after in a transaction of their own, still run side by side.
     """
     target = sql.Identifier(SCHEMA, model.name)
-    select = sql.SQL(model.render(qualified, window))  # type: ignore[arg-type]
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MODEL_DDL_LOCK_KEY,))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
         _drop_if_kind_changed(conn, model)
         if model.materialized == "view":
             conn.execute(sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(target, select))
-            return 0
+            return
         conn.execute(
             sql.SQL("CREATE TABLE IF NOT EXISTS {} AS {} WITH NO DATA").format(target, select)
         )
-        if model.materialized == "table":
-            if model.unique_key:
-                # Declared unique, the key lets the planner drop a LEFT JOIN to this table from
-                # queries that use none of its columns, and probe it where they do.
-                conn.execute(
-                    sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                        sql.Identifier(f"{model.name}_{model.unique_key}_key"),
-                        target,
-                        sql.Identifier(model.unique_key),
-                    )
+        if model.materialized == "table" and model.unique_key:
+            # Declared unique, the key lets the planner drop a LEFT JOIN to this table from
+            # queries that use none of its columns, and probe it where they do.
+            conn.execute(
+                sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                    sql.Identifier(f"{model.name}_{model.unique_key}_key"),
+                    target,
+                    sql.Identifier(model.unique_key),
                 )
+            )
+        if model.partitioned:
+            assert model.partition_column is not None
+            conn.execute(
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                    sql.Identifier(f"{model.name}_{model.partition_column}_idx"),
+                    target,
+                    sql.Identifier(model.partition_column),
+                )
+            )
+
+
+def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None = None) -> int:
+    """Create or refresh the model in the analytics schema; returns the rows it now holds.
+
+    For a partitioned model that is the rows of `window` only. The refresh of the rows runs in
+    one transaction, after the relation's creation in its own (see `_create_relation`).
+    """
+    target = sql.Identifier(SCHEMA, model.name)
+    select = sql.SQL(model.render(qualified, window))  # type: ignore[arg-type]
+    _create_relation(conn, model, select)
+    if model.materialized == "view":
+        return 0
+    with conn.transaction():
+        if model.materialized == "table":
             # Refill in place rather than drop and re-create: views built on this table (a
             # table model may be a dependency) stay valid while it is refreshed.
             conn.execute(sql.SQL("TRUNCATE {}").format(target))
@@ -214,11 +242,6 @@ def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None
             return rows
         assert window is not None and model.partition_column is not None
         column = sql.Identifier(model.partition_column)
-        conn.execute(
-            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                sql.Identifier(f"{model.name}_{model.partition_column}_idx"), target, column
-            )
-        )
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(target, column, column),
             window,
