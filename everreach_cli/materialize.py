@@ -36,6 +36,7 @@ from everreach.platform import Database, Settings, database_session
 from everreach_cli.schema import migrate_database
 from everreach_dagster.definitions import build_assets, build_definitions
 from everreach_dagster.instance import prepare_dagster_home
+from everreach_dagster.run_failures import run_failures
 from everreach_dagster.step_workers import step_workers, steps_per_worker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -242,6 +243,9 @@ def run_backfill(
             f"backfill {backfill.backfill_id} ended: {current.status.value}; "
             f"{placement(instance, backfill.backfill_id)}"
         )
+        runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill.backfill_id))
+        for failure in run_failures(instance, runs):
+            click.echo(f"  failed: {failure.line()}")
     return [
         DayResult(day, "failed" if day in failed else "materialized" if day in done else "not run")
         for day in days
