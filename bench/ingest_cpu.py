@@ -42,6 +42,7 @@ import psycopg
 from api.server import api_subprocess, free_port
 from bench.environment import REPO, machine_description, report
 from bench.ingest import BATCH, collector_env, copy_events, ingest_setup, truncate
+from bench.postgres_cpu import cpu_seconds, postgres_cpu, postgres_cpu_since, postgres_pids
 
 TARGET_SHARE = 0.8
 SAMPLE_EVERY_S = 0.003
@@ -70,39 +71,18 @@ def _box_times() -> tuple[float, float]:
     return values[3] + values[4], sum(values)
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        times = psutil.Process(pid).cpu_times()
-    except psutil.NoSuchProcess:
-        return 0.0
-    return times.user + times.system
-
-
-def _postgres_pids() -> list[int]:
-    """The database server's processes: the backends and the server's own (WAL writer,
-    checkpointer, autovacuum...). Only the bench's are busy during a run."""
-    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
-
-
-def _postgres_cpu() -> dict[int, float]:
-    """CPU seconds of the database server's processes, by pid."""
-    return {pid: _cpu_seconds(pid) for pid in _postgres_pids()}
-
-
 @contextmanager
 def measured(split: CpuSplit, events: int, parts: dict[str, int]) -> Iterator[None]:
     """Fill `split` with the CPU µs per event of the processes `parts` names (pid by part) and of
     Postgres, and the box's idle share, over the block."""
-    before = {part: _cpu_seconds(pid) for part, pid in parts.items()}
-    postgres_before = _postgres_cpu()
+    before = {part: cpu_seconds(pid) for part, pid in parts.items()}
+    postgres_before = postgres_cpu()
     idle_before, total_before = _box_times()
     yield
     idle_after, total_after = _box_times()
-    postgres_after = _postgres_cpu()
+    postgres = postgres_cpu_since(postgres_before)
     for part, pid in parts.items():
-        split.cpu_us[part] = 1e6 * (_cpu_seconds(pid) - before[part]) / events
-    # A backend that started during the block counts whole; one that ended in it is lost.
-    postgres = sum(cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_after.items())
+        split.cpu_us[part] = 1e6 * (cpu_seconds(pid) - before[part]) / events
     split.cpu_us["Postgres"] = 1e6 * postgres / events
     split.idle = (idle_after - idle_before) / (total_after - total_before)
 
@@ -164,7 +144,7 @@ def _load(url: str, bodies_file: Path, api_pid: int) -> tuple[dict, float, RunSt
     parts = {
         "API": lambda: [api_pid, *(c.pid for c in psutil.Process(api_pid).children())],
         "load generator": lambda: [generator.pid],
-        "Postgres": _postgres_pids,
+        "Postgres": postgres_pids,
     }
     with RunStates(parts) as states:
         output = generator.stdout.read()
