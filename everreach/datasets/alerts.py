@@ -18,6 +18,7 @@ from typing import Literal
 import psycopg
 from psycopg.rows import class_row
 
+from everreach.platform.day_locks import lock_days
 from everreach.platform.sql_files import sql_folder
 
 query = sql_folder(__package__)
@@ -116,6 +117,7 @@ def judge(
 def store_verdicts(conn: psycopg.Connection, days: list[date], verdicts: list[Verdict]) -> None:
     """Replace the verdicts of `days` (and only those)."""
     with conn.transaction():
+        lock_days(conn, "analytics.alert_verdicts", days)
         conn.execute(query("delete_alert_verdicts"), (days[0], days[-1] + timedelta(days=1)))
         with conn.cursor() as cur:
             cur.executemany(

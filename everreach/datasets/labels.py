@@ -35,6 +35,7 @@ from everreach.plan import (
     RatioLabel,
     RatioTerm,
 )
+from everreach.platform.day_locks import lock_days
 from everreach.platform.days import Window, window_days
 from everreach.platform.sql_files import sql_folder
 
@@ -204,6 +205,7 @@ def store_labels(conn: psycopg.Connection, window: Window, values: list[LabelVal
     """Replace the window's days in `analytics.label_metrics` (idempotent re-runs, backfills)."""
     days = window_days(window)
     with conn.transaction():
+        lock_days(conn, TABLE, days)
         conn.execute(query("delete_label_metrics"), (days[0], days[-1] + timedelta(days=1)))
         with conn.cursor() as cur:
             cur.executemany(

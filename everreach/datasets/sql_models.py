@@ -24,7 +24,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from everreach.platform.days import Window
+from everreach.platform.day_locks import lock_days
+from everreach.platform.days import Window, window_days
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
 SCHEMA = "analytics"
@@ -203,22 +204,35 @@ def _create_relation(conn: psycopg.Connection, model: SqlModel, select: sql.Comp
         if model.materialized == "table" and model.unique_key:
             # Declared unique, the key lets the planner drop a LEFT JOIN to this table from
             # queries that use none of its columns, and probe it where they do.
-            conn.execute(
-                sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                    sql.Identifier(f"{model.name}_{model.unique_key}_key"),
-                    target,
-                    sql.Identifier(model.unique_key),
-                )
-            )
+            _create_index(conn, model, model.unique_key, unique=True)
         if model.partitioned:
             assert model.partition_column is not None
-            conn.execute(
-                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                    sql.Identifier(f"{model.name}_{model.partition_column}_idx"),
-                    target,
-                    sql.Identifier(model.partition_column),
-                )
-            )
+            _create_index(conn, model, model.partition_column, unique=False)
+
+
+def _create_index(conn: psycopg.Connection, model: SqlModel, column: str, unique: bool) -> None:
+    """Create the index on `column` unless it exists.
+
+    Checked by name first rather than with CREATE INDEX IF NOT EXISTS, which takes its SHARE
+    lock on the table before it looks: every run of a partitioned model then waited for any
+    other run's uncommitted refresh of the table, of whatever day, and a backfill's runs on
+    several workers took their turns instead of running side by side. The DDL lock the caller
+    holds makes the check and the creation one step.
+    """
+    name = f"{model.name}_{column}_{'key' if unique else 'idx'}"
+    found = conn.execute(
+        "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text))", (SCHEMA, name)
+    )
+    if found.fetchone()[0] is not None:
+        return
+    conn.execute(
+        sql.SQL("CREATE {} INDEX {} ON {} ({})").format(
+            sql.SQL("UNIQUE" if unique else ""),
+            sql.Identifier(name),
+            sql.Identifier(SCHEMA, model.name),
+            sql.Identifier(column),
+        )
+    )
 
 
 def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None = None) -> int:
@@ -241,6 +255,7 @@ def materialize(conn: psycopg.Connection, model: SqlModel, window: Window | None
             conn.execute(sql.SQL("ANALYZE {}").format(target))
             return rows
         assert window is not None and model.partition_column is not None
+        lock_days(conn, f"{SCHEMA}.{model.name}", window_days(window))
         column = sql.Identifier(model.partition_column)
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(target, column, column),
