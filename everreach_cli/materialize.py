@@ -9,7 +9,7 @@ DAGSTER_HOME or EVERREACH_DAGSTER_PG_URL by hand.
 status per partition, and its failed days can be re-executed alone), processes it with the
 Dagster daemon (the one `everreach dev` runs, or one started for the duration), prints each day
 as it completes and ends with a summary per day (with the backfill's runs and, in celery mode,
-the steps each worker executed).
+the steps each worker executed), and each failed step with its error (`run_failures`).
 """
 
 from __future__ import annotations

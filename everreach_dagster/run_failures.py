@@ -14,11 +14,13 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster._utils.error import SerializableErrorInfo
 
-FAILURES = (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE)
+FAILURES = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
 
 
 @dataclass(frozen=True)
 class RunFailure:
+    """One failed step of a run (or the run itself), as the terminal prints it."""
+
     run_id: str
     partitions: str  # the run's partition or range, as its tags name it
     step: str | None  # None for a failure of the run itself (e.g. its worker died)
@@ -61,7 +63,7 @@ def run_failures(instance: dg.DagsterInstance, runs: Iterable[dg.DagsterRun]) ->
             continue
         steps: list[RunFailure] = []
         whole: RunFailure | None = None
-        for record in instance.all_logs(run.run_id, of_type=set(FAILURES)):
+        for record in instance.all_logs(run.run_id, of_type=FAILURES):
             event = record.dagster_event
             if event is None:
                 continue
