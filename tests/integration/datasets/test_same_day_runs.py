@@ -60,6 +60,7 @@ def _second_run_after_first(
             raise AssertionError("the second run never waited for the first")
         first_conn.commit()
         thread.join(timeout=30)
+        assert not thread.is_alive(), "the second run did not finish once the first committed"
     if errors:
         raise errors[0]
 
