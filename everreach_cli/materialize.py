@@ -184,10 +184,15 @@ def daily_selection(settings: Settings, selection: Sequence[str]) -> list[dg.Ass
     return [daily[name] for name in selection] if selection else list(daily.values())
 
 
-def placement(instance: dg.DagsterInstance, backfill_id: str) -> str:
+def backfill_runs(instance: dg.DagsterInstance, backfill_id: str) -> Sequence[dg.DagsterRun]:
+    """The runs the backfill launched."""
+    return instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id))
+
+
+def placement(instance: dg.DagsterInstance, runs: Sequence[dg.DagsterRun]) -> str:
     """How many runs the backfill made and, in celery mode, how many steps each worker ran
     (from the event log): the proof, in the terminal, that the work left this process."""
-    run_ids = [r.run_id for r in instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id))]
+    run_ids = [r.run_id for r in runs]
     counts = steps_per_worker(step_workers(instance, run_ids))
     on = ", ".join(f"{worker}: {steps}" for worker, steps in counts.items())
     return f"{len(run_ids)} run(s)" + (f", steps on {on}" if on else "")
@@ -239,11 +244,11 @@ def run_backfill(
                 if current.status in FINISHED:
                     break
                 time.sleep(POLL_S)
+        runs = backfill_runs(instance, backfill.backfill_id)
         click.echo(
             f"backfill {backfill.backfill_id} ended: {current.status.value}; "
-            f"{placement(instance, backfill.backfill_id)}"
+            f"{placement(instance, runs)}"
         )
-        runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill.backfill_id))
         for failure in run_failures(instance, runs):
             click.echo(f"  failed: {failure.line()}")
     return [

@@ -48,6 +48,7 @@ from everreach.datasets.partitions import (
 )
 from everreach.platform.database import Database, drop_database
 from everreach.platform.settings import Settings
+from everreach_cli.materialize import backfill_runs
 from everreach_cli.replay import replay
 from everreach_cli.synthetic_traffic import generate_traffic
 from everreach_dagster.definitions import build_assets
@@ -228,7 +229,7 @@ class Cluster:
         raise TimeoutError(f"backfill {backfill_id} still running; see {self.logs}")
 
     def backfill_runs(self, backfill_id: str) -> list[dg.DagsterRun]:
-        return list(self.instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id)))
+        return list(backfill_runs(self.instance, backfill_id))
 
     def runs_span(self, backfill_id: str) -> float:
         """Seconds from the first run's start to the last run's end."""

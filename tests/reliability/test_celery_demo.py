@@ -86,7 +86,7 @@ def test_the_demos_backfill_runs_on_both_workers_and_writes_to_s3(
             steps = cluster.step_workers([run.run_id for run in runs])
             assert len(steps) == STEPS_PER_RUN * len(runs), steps
             assert {worker_name(node) for node in steps.values()} == {"w1", "w2"}, steps
-            assert placement(cluster.instance, backfill.backfill_id) in demo.stdout
+            assert placement(cluster.instance, runs) in demo.stdout
 
             files = dataset_files(s3_store(env), days)
             assert len(files) == 3 * len(days) and all(files.values())
