@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from everreach.accounts.tokens import TokenCodec
 from everreach.collector import AttributedEvent, RequestContext
 from everreach.collector.pipeline import PreparedEvent, prepare_events
+from everreach.datasets.sql_models import SqlModel
 from everreach.plan import TrackingPlan, load_plan
 from everreach.privacy import Pseudonymizer
 
@@ -133,3 +134,20 @@ def metric_value(metrics_text: str, name: str, **labels: str) -> float:
             if sample.name == name and labels.items() <= sample.labels.items():
                 return sample.value
     return 0.0
+
+
+def hourly_model(prefix: str) -> SqlModel:
+    """A new partitioned SQL model (a unique name starting with `prefix`) of one row per hour of
+    its window, for tests of materializing models; its table is `analytics.<name>`."""
+    return SqlModel(
+        name=f"{prefix}_{uuid.uuid4().hex[:8]}",
+        body=(
+            "SELECT at FROM generate_series({{ partition_start }}, {{ partition_end }}"
+            " - interval '1 hour', interval '1 hour') AS at"
+        ),
+        materialized="partitioned",
+        group="test",
+        description="",
+        partition_column="at",
+        refs=(),
+    )

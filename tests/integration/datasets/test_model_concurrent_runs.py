@@ -8,34 +8,22 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import psycopg
 from psycopg import sql
 
 from everreach.datasets.sql_models import SCHEMA, SqlModel, materialize
+from everreach.platform.days import day_window
+from tests.helpers import hourly_model
 
 RUNS = 8
 FIRST_DAY = date(2026, 11, 1)
 
 
-def _models() -> tuple[SqlModel, SqlModel]:
-    suffix = uuid.uuid4().hex[:8]
-    per_day = SqlModel(
-        name=f"concurrent_days_{suffix}",
-        body=(
-            "SELECT at, extract(hour FROM at)::int AS hour"
-            " FROM generate_series({{ partition_start }}, {{ partition_end }}"
-            " - interval '1 hour', interval '1 hour') AS at"
-        ),
-        materialized="partitioned",
-        group="test",
-        description="",
-        partition_column="at",
-        refs=(),
-    )
-    view = SqlModel(
-        name=f"concurrent_view_{suffix}",
+def _view() -> SqlModel:
+    return SqlModel(
+        name=f"concurrent_view_{uuid.uuid4().hex[:8]}",
         body="SELECT 1 AS one",
         materialized="view",
         group="test",
@@ -43,16 +31,10 @@ def _models() -> tuple[SqlModel, SqlModel]:
         partition_column=None,
         refs=(),
     )
-    return per_day, view
-
-
-def _window(n: int) -> tuple[datetime, datetime]:
-    start = datetime.combine(FIRST_DAY + timedelta(days=n), datetime.min.time(), UTC)
-    return start, start + timedelta(days=1)
 
 
 def test_runs_that_create_the_same_models_at_once_all_succeed(database_url: str, db) -> None:
-    per_day, view = _models()
+    per_day, view = hourly_model("concurrent_days"), _view()
     barrier = threading.Barrier(RUNS)
     errors: list[BaseException] = []
     rows: dict[int, int] = {}
@@ -62,7 +44,7 @@ def test_runs_that_create_the_same_models_at_once_all_succeed(database_url: str,
             with psycopg.connect(database_url, autocommit=True) as conn:
                 barrier.wait()
                 materialize(conn, view)
-                rows[n] = materialize(conn, per_day, _window(n))
+                rows[n] = materialize(conn, per_day, day_window(FIRST_DAY + timedelta(days=n)))
         except BaseException as error:  # collected, and asserted below
             errors.append(error)
 

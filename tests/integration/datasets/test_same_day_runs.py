@@ -23,6 +23,7 @@ from everreach.datasets.labels import LabelValue, store_labels
 from everreach.datasets.sql_models import SCHEMA, SqlModel, materialize
 from everreach.platform.day_locks import lock_days
 from everreach.platform.days import day_window
+from tests.helpers import hourly_model
 
 DAY = date(2026, 11, 2)
 
@@ -65,25 +66,10 @@ def _second_run_after_first(
         raise errors[0]
 
 
-def _hourly_model() -> SqlModel:
-    return SqlModel(
-        name=f"same_day_{uuid.uuid4().hex[:8]}",
-        body=(
-            "SELECT at FROM generate_series({{ partition_start }}, {{ partition_end }}"
-            " - interval '1 hour', interval '1 hour') AS at"
-        ),
-        materialized="partitioned",
-        group="test",
-        description="",
-        partition_column="at",
-        refs=(),
-    )
-
-
 @pytest.fixture
-def hourly_model(database_url: str, db) -> Iterator[SqlModel]:
+def existing_model(database_url: str, db) -> Iterator[SqlModel]:
     """A partitioned model whose table exists already: the runs below are past creating it."""
-    model = _hourly_model()
+    model = hourly_model("same_day")
     with psycopg.connect(database_url, autocommit=True) as conn:
         materialize(conn, model, day_window(DAY))
     yield model
@@ -112,28 +98,28 @@ def _rows_per_day(db, model: SqlModel) -> dict[date, int]:
 
 
 def test_a_model_day_refreshed_by_two_runs_at_once_holds_its_rows_once(
-    database_url: str, db, hourly_model: SqlModel
+    database_url: str, db, existing_model: SqlModel
 ) -> None:
     _second_run_after_first(
         database_url,
         db,
-        _replacing_the_day(hourly_model, DAY),
-        lambda conn: materialize(conn, hourly_model, day_window(DAY)),
+        _replacing_the_day(existing_model, DAY),
+        lambda conn: materialize(conn, existing_model, day_window(DAY)),
     )
-    assert _rows_per_day(db, hourly_model) == {DAY: 24}
+    assert _rows_per_day(db, existing_model) == {DAY: 24}
 
 
 def test_runs_of_different_days_of_a_model_do_not_wait_for_each_other(
-    database_url: str, db, hourly_model: SqlModel
+    database_url: str, db, existing_model: SqlModel
 ) -> None:
     other_day = DAY + timedelta(days=1)
     with psycopg.connect(database_url) as first_conn:
-        _replacing_the_day(hourly_model, DAY)(first_conn)  # not committed while the other runs
+        _replacing_the_day(existing_model, DAY)(first_conn)  # not committed while the other runs
         done = threading.Event()
 
         def other_run() -> None:
             with psycopg.connect(database_url, autocommit=True) as conn:
-                materialize(conn, hourly_model, day_window(other_day))
+                materialize(conn, existing_model, day_window(other_day))
             done.set()
 
         thread = threading.Thread(target=other_run)
@@ -142,7 +128,7 @@ def test_runs_of_different_days_of_a_model_do_not_wait_for_each_other(
         first_conn.commit()
         thread.join(timeout=30)
     assert finished_beside, "the other day's run waited for the first day's to commit"
-    assert _rows_per_day(db, hourly_model) == {DAY: 24, other_day: 24}
+    assert _rows_per_day(db, existing_model) == {DAY: 24, other_day: 24}
 
 
 def _values(label: str, value: float) -> list[LabelValue]:
