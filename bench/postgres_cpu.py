@@ -21,17 +21,6 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def _postmaster_children_seconds(process: psutil.Process) -> float:
-    try:
-        times = process.cpu_times()
-        parent = process.parent()
-    except psutil.NoSuchProcess:
-        return 0.0
-    if parent is not None and parent.name() == "postgres":
-        return 0.0  # a backend: its own children, if any, are not the server's
-    return times.children_user + times.children_system
-
-
 def postgres_pids() -> list[int]:
     """The database server's processes: the backends and the server's own (WAL writer,
     checkpointer, autovacuum...)."""
@@ -39,15 +28,21 @@ def postgres_pids() -> list[int]:
 
 
 def postgres_cpu() -> dict[int, float]:
-    """CPU seconds of the database server's processes, by pid; the postmaster's includes its
-    exited children's."""
+    """CPU seconds of the database server's processes, by pid; the postmaster's (the one whose
+    parent is not a postgres process) includes its exited children's."""
     found: dict[int, float] = {}
-    for pid in postgres_pids():
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] != "postgres":
+            continue
         try:
-            process = psutil.Process(pid)
+            times = process.cpu_times()
+            parent = process.parent()
+            is_postmaster = parent is None or parent.name() != "postgres"
         except psutil.NoSuchProcess:
             continue
-        found[pid] = cpu_seconds(pid) + _postmaster_children_seconds(process)
+        found[process.pid] = times.user + times.system
+        if is_postmaster:
+            found[process.pid] += times.children_user + times.children_system
     return found
 
 
