@@ -14,11 +14,14 @@ Target (issue 7): each under 5 s. app_events is partitioned by day (issue 14): t
 also run on an unpartitioned copy of the same events shaped as app_events was before
 (bench/sql/retention_unpartitioned_copy.sql, the staging view pointed at it), so "not slower than
 before" is a ratio measured side by side: both tables vacuumed and analyzed, the two alternating
-for ROUNDS rounds, the median of each, in wall-clock seconds and in the database server's CPU
-seconds (bench/postgres_cpu.py: less moved by what else the box runs). Measured once each,
-minutes apart, the ratio moved from 0.94x to 1.06x between two runs of the same code, with the
-box's speed; with three rounds, the medians moved by a few per cent from one run to the next, so
-five (bench/RESULTS.md, 2026-11-30).
+for `--rounds` rounds, in wall-clock seconds and in the database server's CPU seconds
+(bench/postgres_cpu.py: less moved by what else the box runs). Measured once each, minutes apart,
+the ratio moved from 0.94x to 1.06x between two runs of the same code, with the box's speed; with
+three rounds, the medians moved by a few per cent from one run to the next (bench/RESULTS.md,
+2026-11-30). So each round's own ratio (partitioned over unpartitioned, run back to back) is
+kept, and the report gives their median with a 95 % bootstrap interval: the range the median
+would take over other runs like this one, which says whether a ratio of 1.02 or 0.98 is a
+difference at all.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import psycopg
 
 from bench.environment import REPO, bench_database, machine_description, report
@@ -48,7 +52,8 @@ from everreach.platform.days import day_window, days_window
 from everreach_cli.synthetic_traffic import generate_traffic
 
 DAYS = 30
-ROUNDS = 5
+ROUNDS = 9
+BOOTSTRAP_SAMPLES = 10_000
 BENCH_SQL = Path(__file__).parent / "sql"
 COLUMNS = (
     "event_id, event_name, user_id, anonymous_id, occurred_at, received_at, context, properties"
@@ -116,9 +121,21 @@ def median_s(seconds: list[float]) -> str:
     return f"{statistics.median(seconds):.2f} (runs: {', '.join(f'{s:.2f}' for s in seconds)})"
 
 
+def paired_ratios(ratios: list[float]) -> str:
+    """The rounds' own ratios as the report gives them: their median, its 95 % percentile
+    bootstrap interval (the rounds resampled with replacement), and each round's."""
+    samples = np.random.default_rng(0).choice(ratios, size=(BOOTSTRAP_SAMPLES, len(ratios)))
+    low, high = np.percentile(np.median(samples, axis=1), [2.5, 97.5])
+    return (
+        f"{statistics.median(ratios):.2f}× (95 % interval {low:.2f}-{high:.2f};"
+        f" rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="alternating runs per table")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "RESULTS.md")
     options = parser.parse_args()
     end = datetime.now(UTC).replace(microsecond=0)
@@ -173,7 +190,7 @@ def main() -> None:
             staging = models["stg_events"].render(qualified)
             seconds: dict[str, list[float]] = {"app_events": [], "events_unpartitioned": []}
             server_cpu: dict[str, list[float]] = {table: [] for table in seconds}
-            for _ in range(ROUNDS):
+            for _ in range(options.rounds):
                 for table, runs in seconds.items():
                     conn.execute(
                         f"CREATE OR REPLACE VIEW {qualified('stg_events')} AS "
@@ -188,14 +205,15 @@ def main() -> None:
                     server_cpu[table].append(postgres_cpu_since(cpu_before))
                     check_same(values, again)
                     runs.append(run_s)
-            partitioned_s = statistics.median(seconds["app_events"])
-            before_s = statistics.median(seconds["events_unpartitioned"])
-            cpu_ratios = [
-                p / u
-                for p, u in zip(
-                    server_cpu["app_events"], server_cpu["events_unpartitioned"], strict=True
-                )
-            ]
+            wall_ratios, cpu_ratios = (
+                [
+                    p / u
+                    for p, u in zip(
+                        measured["app_events"], measured["events_unpartitioned"], strict=True
+                    )
+                ]
+                for measured in (seconds, server_cpu)
+            )
         store = DatasetStore.local(Path(tmp) / "datasets")
         export_s, exported = timed(
             lambda: export_ml_dump(
@@ -203,7 +221,6 @@ def main() -> None:
             )
         )
 
-    rounds = ", ".join(f"{r:.2f}" for r in cpu_ratios)
     lines = [
         f"## Label metrics and export over {DAYS} days ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
         "",
@@ -218,14 +235,14 @@ def main() -> None:
         f"| the same, one day at a time (30 nightly runs in all) | {daily_s:.2f} | "
         f"one scan: {scan_s:.2f} s | {daily_s / scan_s:.1f}× | |",
         f"| label metrics over the range, day partitions vs the same events unpartitioned"
-        f" (as before 0008), {ROUNDS} alternating runs each, medians |"
-        f" {median_s(seconds['app_events'])} |"
+        f" (as before 0008), {options.rounds} alternating runs each, medians (ratio: the"
+        f" median of the rounds' own ratios) | {median_s(seconds['app_events'])} |"
         f" unpartitioned: {median_s(seconds['events_unpartitioned'])} s |"
-        f" {partitioned_s / before_s:.2f}× | not slower (≤ 1×) |",
-        f"| the same, the database server's CPU seconds per run, medians (ratio: the median of"
-        f" the {ROUNDS} rounds' own ratios) | {median_s(server_cpu['app_events'])} |"
+        f" {paired_ratios(wall_ratios)} | not slower (≤ 1×) |",
+        f"| the same, the database server's CPU seconds per run |"
+        f" {median_s(server_cpu['app_events'])} |"
         f" unpartitioned: {median_s(server_cpu['events_unpartitioned'])} s |"
-        f" {statistics.median(cpu_ratios):.2f}× (rounds: {rounds}) | not slower (≤ 1×) |",
+        f" {paired_ratios(cpu_ratios)} | not slower (≤ 1×) |",
         f"| ML export, {DAYS} days to Parquet | {export_s:.2f} | raw COPY of the same query: "
         f"{copy_s:.2f} s | {export_s / copy_s:.1f}× | < 5 s |",
         "",
