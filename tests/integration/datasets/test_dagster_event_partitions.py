@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import psycopg
@@ -49,6 +49,7 @@ def test_the_maintenance_warns_about_events_in_default_and_moves_them(
             (uuid.uuid4(), late),
         )
 
+    started_on = datetime.now(UTC).date()
     first = run_maintenance(defs, own_database)
     assert first.success
     warning = check_of(first)
@@ -56,9 +57,10 @@ def test_the_maintenance_warns_about_events_in_default_and_moves_them(
     assert warning.metadata["landed_in_default"].value == {late.date().isoformat(): 1}
     assert warning.metadata["moved_events"].value == 1
     (materialization,) = first.asset_materializations_for_node("app_events_partitions")
-    today = datetime.now(UTC).date()
+    # The run's own today: the day the test started, or the next if midnight passed meanwhile.
+    today = date.fromisoformat(materialization.metadata["last_day"].value) - timedelta(days=14)
+    assert today in {started_on, datetime.now(UTC).date()}
     assert materialization.metadata["first_day"].value == str(today - timedelta(days=20))
-    assert materialization.metadata["last_day"].value == str(today + timedelta(days=14))
     with psycopg.connect(own_database) as conn:
         assert conn.execute("SELECT count(*) FROM app_events_default").fetchone() == (0,)
         assert conn.execute("SELECT tableoid::regclass::text FROM app_events").fetchall() == [
