@@ -162,20 +162,27 @@ def inline_select(models: Mapping[str, SqlModel], name: str, window: Window | No
     return f"WITH {ctes}\nSELECT * FROM {name}"
 
 
+def _relkind(conn: psycopg.Connection, name: str) -> str | None:
+    """The kind of the analytics schema's relation `name` (pg_class.relkind: "r" a table, "v" a
+    view, "i" an index), or None when there is none."""
+    row = conn.execute(
+        "SELECT c.relkind FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s",
+        (SCHEMA, name),
+    ).fetchone()
+    return None if row is None else row[0]
+
+
 def _drop_if_kind_changed(conn: psycopg.Connection, model: SqlModel) -> None:
     """Drop the model's relation when its SQL now asks for another kind (view <-> table).
 
     CASCADE also drops views built on it; they come later in dependency order and are re-created
     by the same run (a kind change is rare, like a migration).
     """
-    row = conn.execute(
-        "SELECT c.relkind FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = %s AND c.relname = %s",
-        (SCHEMA, model.name),
-    ).fetchone()
-    if row is None:
+    kind = _relkind(conn, model.name)
+    if kind is None:
         return
-    is_view = row[0] == "v"
+    is_view = kind == "v"
     if is_view != (model.materialized == "view"):
         kind = sql.SQL("VIEW" if is_view else "TABLE")
         conn.execute(sql.SQL("DROP {} {} CASCADE").format(kind, sql.Identifier(SCHEMA, model.name)))
@@ -220,10 +227,7 @@ def _create_index(conn: psycopg.Connection, model: SqlModel, column: str, unique
     holds makes the check and the creation one step.
     """
     name = f"{model.name}_{column}_{'key' if unique else 'idx'}"
-    found = conn.execute(
-        "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text))", (SCHEMA, name)
-    )
-    if found.fetchone()[0] is not None:
+    if _relkind(conn, name) is not None:
         return
     conn.execute(
         sql.SQL("CREATE {} INDEX {} ON {} ({})").format(
