@@ -9,6 +9,8 @@ parallel workers, gone by the time it returns, are still in the sum.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import psutil
 
 
@@ -21,19 +23,22 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def postgres_pids() -> list[int]:
+def _postgres_processes() -> Iterator[psutil.Process]:
     """The database server's processes: the backends and the server's own (WAL writer,
     checkpointer, autovacuum...)."""
-    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    return (p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
+
+
+def postgres_pids() -> list[int]:
+    """The pids of the database server's processes."""
+    return [process.pid for process in _postgres_processes()]
 
 
 def postgres_cpu() -> dict[int, float]:
     """CPU seconds of the database server's processes, by pid; the postmaster's (the one whose
     parent is not a postgres process) includes its exited children's."""
     found: dict[int, float] = {}
-    for process in psutil.process_iter(["name"]):
-        if process.info["name"] != "postgres":
-            continue
+    for process in _postgres_processes():
         try:
             times = process.cpu_times()
             parent = process.parent()
