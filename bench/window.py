@@ -121,6 +121,13 @@ def median_s(seconds: list[float]) -> str:
     return f"{statistics.median(seconds):.2f} (runs: {', '.join(f'{s:.2f}' for s in seconds)})"
 
 
+def round_ratios(by_table: dict[str, list[float]]) -> list[float]:
+    """Each round's partitioned figure over its unpartitioned one (the two ran back to back)."""
+    return [
+        p / u for p, u in zip(by_table["app_events"], by_table["events_unpartitioned"], strict=True)
+    ]
+
+
 def paired_ratios(ratios: list[float]) -> str:
     """The rounds' own ratios as the report gives them: their median, its 95 % percentile
     bootstrap interval (the rounds resampled with replacement), and each round's."""
@@ -205,15 +212,7 @@ def main() -> None:
                     server_cpu[table].append(postgres_cpu_since(cpu_before))
                     check_same(values, again)
                     runs.append(run_s)
-            wall_ratios, cpu_ratios = (
-                [
-                    p / u
-                    for p, u in zip(
-                        measured["app_events"], measured["events_unpartitioned"], strict=True
-                    )
-                ]
-                for measured in (seconds, server_cpu)
-            )
+            wall_ratios, cpu_ratios = round_ratios(seconds), round_ratios(server_cpu)
         store = DatasetStore.local(Path(tmp) / "datasets")
         export_s, exported = timed(
             lambda: export_ml_dump(
