@@ -165,6 +165,23 @@ class Cluster:
         url = self.env["EVERREACH_CELERY_BROKER_URL"]
         return make_app({"broker": url, "backend": url})
 
+    def stop_automation(self) -> None:
+        """Stop every schedule and sensor of the workspace, so that the daemon runs only what a
+        test submits. Left on, they fire at their wall-clock times in the middle of a test: the
+        monthly response cleanup (04:00 UTC on the 1st) once deleted the seeded April responses
+        under a backfill, whose files then came out empty."""
+        context = self.context
+        for name in context.code_location_names:
+            for repository in context.get_code_location(name).get_repositories().values():
+                for schedule in repository.get_schedules():
+                    self.instance.stop_schedule(
+                        schedule.get_remote_origin_id(), schedule.selector_id, schedule
+                    )
+                for sensor in repository.get_sensors():
+                    self.instance.stop_sensor(
+                        sensor.get_remote_origin_id(), sensor.selector_id, sensor
+                    )
+
     def start_worker(self, name: str, concurrency: int = 1) -> None:
         log = (self.logs / f"worker-{name}.log").open("ab")
         self.workers[name] = subprocess.Popen(
@@ -304,13 +321,14 @@ def running_cluster(
         dagster_env = prepare_dagster_home(home, Database(url=database_url), settings=settings)
         stack.callback(drop_database, database_url, settings.dagster_database)
         full_env = {**env, **dagster_env}
-        if daemon:
-            stack.callback(_stop_group, _start_daemon(full_env, logs))
         instance = stack.enter_context(dg.DagsterInstance.get())
         workspace = stack.enter_context(
             WorkspaceProcessContext(instance, WorkspaceFileTarget([str(WORKSPACE)]))
         )
         cluster = Cluster(full_env, logs, instance, workspace)
+        if daemon:
+            cluster.stop_automation()
+            stack.callback(_stop_group, _start_daemon(full_env, logs))
         stack.callback(_stop_workers, cluster)
         for name in workers:
             cluster.start_worker(name)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import dagster as dg
 import pytest
 from dagster._core.execution.backfill import BulkActionStatus
+from dagster._core.scheduler.instigation import InstigatorStatus
 
 from everreach.datasets.partitions import DatasetStore
 from everreach.platform.migrations import scratch_database
@@ -74,6 +75,25 @@ def scenario(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         store = s3_store(env)
         with running_cluster(env, home, url, ["w1", "w2"]) as cluster:
             yield Scenario(cluster, reference, store)
+
+
+def test_the_daemon_runs_no_schedule_or_sensor_of_its_own(scenario: Scenario) -> None:
+    """What the tests below compare must come from their own runs alone: a schedule firing at
+    its wall-clock time (the monthly response cleanup, 04:00 UTC on the 1st) emptied the seeded
+    days under a backfill once."""
+    context = scenario.cluster.context
+    declared = {
+        instigator.name
+        for name in context.code_location_names
+        for repository in context.get_code_location(name).get_repositories().values()
+        for instigator in [*repository.get_schedules(), *repository.get_sensors()]
+    }
+    stopped = {
+        state.instigator_name
+        for state in scenario.cluster.instance.all_instigator_state()
+        if state.status == InstigatorStatus.STOPPED
+    }
+    assert declared and declared <= stopped, declared - stopped
 
 
 def test_a_backfill_runs_on_both_workers_and_writes_the_local_modes_bytes(
