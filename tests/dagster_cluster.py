@@ -30,6 +30,7 @@ import redis
 from celery import Celery
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.execution.plan.resume_retry import ReexecutionStrategy
+from dagster._core.remote_representation.external import RemoteSchedule, RemoteSensor
 from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster_celery.make_app import make_app
@@ -165,22 +166,31 @@ class Cluster:
         url = self.env["EVERREACH_CELERY_BROKER_URL"]
         return make_app({"broker": url, "backend": url})
 
+    def automation(self) -> tuple[list[RemoteSchedule], list[RemoteSensor]]:
+        """The schedules and the sensors the workspace declares."""
+        context = self.context
+        repositories = [
+            repository
+            for name in context.code_location_names
+            for repository in context.get_code_location(name).get_repositories().values()
+        ]
+        return (
+            [schedule for r in repositories for schedule in r.get_schedules()],
+            [sensor for r in repositories for sensor in r.get_sensors()],
+        )
+
     def stop_automation(self) -> None:
         """Stop every schedule and sensor of the workspace, so that the daemon runs only what a
         test submits. Left on, they fire at their wall-clock times in the middle of a test: the
         monthly response cleanup (04:00 UTC on the 1st) once deleted the seeded April responses
         under a backfill, whose files then came out empty."""
-        context = self.context
-        for name in context.code_location_names:
-            for repository in context.get_code_location(name).get_repositories().values():
-                for schedule in repository.get_schedules():
-                    self.instance.stop_schedule(
-                        schedule.get_remote_origin_id(), schedule.selector_id, schedule
-                    )
-                for sensor in repository.get_sensors():
-                    self.instance.stop_sensor(
-                        sensor.get_remote_origin_id(), sensor.selector_id, sensor
-                    )
+        schedules, sensors = self.automation()
+        for schedule in schedules:
+            self.instance.stop_schedule(
+                schedule.get_remote_origin_id(), schedule.selector_id, schedule
+            )
+        for sensor in sensors:
+            self.instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
 
     def start_worker(self, name: str, concurrency: int = 1) -> None:
         log = (self.logs / f"worker-{name}.log").open("ab")

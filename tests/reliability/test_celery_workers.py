@@ -81,13 +81,8 @@ def test_the_daemon_runs_no_schedule_or_sensor_of_its_own(scenario: Scenario) ->
     """What the tests below compare must come from their own runs alone: a schedule firing at
     its wall-clock time (the monthly response cleanup, 04:00 UTC on the 1st) emptied the seeded
     days under a backfill once."""
-    context = scenario.cluster.context
-    declared = {
-        instigator.name
-        for name in context.code_location_names
-        for repository in context.get_code_location(name).get_repositories().values()
-        for instigator in [*repository.get_schedules(), *repository.get_sensors()]
-    }
+    schedules, sensors = scenario.cluster.automation()
+    declared = {instigator.name for instigator in [*schedules, *sensors]}
     stopped = {
         state.instigator_name
         for state in scenario.cluster.instance.all_instigator_state()
