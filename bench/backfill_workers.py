@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.environment import REPO, bench_database, machine_description, report
+from bench.environment import REPO, against, bench_database, machine_description, report
 from everreach.datasets.partitions import DatasetStore
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.dagster_cluster import (
@@ -124,8 +124,9 @@ def main() -> None:
             "",
             "Submitted → complete includes the daemon's backfill tick (every 30 s) at both ends; "
             "the run span does not.",
-            f"2 workers / 1 worker: {wall[1] / wall[2]:.2f}× faster submitted to complete, "
-            f"{span[1] / span[2]:.2f}× over the runs' span. Steps ran on "
+            f"2 workers against 1 worker: {against(wall[1], wall[2], 'faster', 'slower')}"
+            f" submitted to complete, {against(span[1], span[2], 'faster', 'slower')} over the"
+            " runs' span. Steps ran on "
             f"{', '.join(sorted(nodes[2]))} with two workers. Files byte-identical to the "
             "local mode's in both runs.",
             "",

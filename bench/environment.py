@@ -62,3 +62,11 @@ def report(lines: list[str], results: Path) -> None:
     with results.open("a", encoding="utf-8") as handle:
         handle.write(("" if ends_blank else "\n") + "\n".join(lines) + "\n")
     print(f"appended to {results}")
+
+
+def against(before: float, after: float, better: str, worse: str) -> str:
+    """`after` compared with `before` as a reader says it: "2.50× less" or "1.17× slower", never
+    "0.90× faster" for a step that got slower."""
+    if after <= before:
+        return f"{before / max(after, 1e-9):.2f}× {better}"
+    return f"{after / before:.2f}× {worse}"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.environment import EXTERNAL_URL, REPO, machine_description, report
+from bench.environment import EXTERNAL_URL, REPO, against, machine_description, report
 from everreach.collector import maintain_partitions
 from everreach.platform.embedded_postgres import start_embedded
 from everreach.platform.migrations import scratch_database
@@ -149,14 +149,6 @@ def run(url: str, total: int, days: int, keep: int) -> list[str]:
         f"Load average at the end of the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
         " (1 / 5 / 15 min) on 2 cores.",
     ]
-
-
-def against(before: float, after: float, better: str, worse: str) -> str:
-    """`after` compared with `before` as a reader says it: "2.5× less" or "1.17× slower", never
-    "0.9× faster" for a step that got slower."""
-    if after <= before:
-        return f"{before / max(after, 1e-9):.1f}× {better}"
-    return f"{after / before:.2f}× {worse}"
 
 
 def main() -> None:
